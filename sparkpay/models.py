@@ -1,0 +1,522 @@
+"""Typed requests and responses. Money is ``Decimal``; times are Unix seconds (``int``).
+
+Requests validate themselves when built, so a bad amount, ``request_no`` or deadline raises a
+``ValidationError`` (a ``ValueError``) naming the field, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from . import networks, protocol
+from .errors import ValidationError
+
+_REQUEST_NO = re.compile(protocol.REQUEST_NO_PATTERN)
+_CURRENCY_CODE = re.compile(r"^[A-Z0-9]{2,10}$")
+
+
+# --- money -------------------------------------------------------------------------------
+
+def parse_amount(value: Any, field_name: str) -> Decimal:
+    """A positive amount with at most 6 decimal places, as ``Decimal``; floats are refused."""
+    if isinstance(value, float) or isinstance(value, bool):
+        raise ValidationError(field_name, "must be a decimal string, not a float")
+    if isinstance(value, Decimal):
+        amount = value
+    else:
+        text = str(value).strip() if value is not None else ""
+        if not text:
+            raise ValidationError(field_name, "is required")
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError(field_name, f"{text[:40]!r} is not a number") from None
+    if not amount.is_finite():
+        raise ValidationError(field_name, "is not a finite number")
+    if amount <= 0:
+        raise ValidationError(field_name, "must be greater than zero")
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > protocol.AMOUNT_DECIMAL_PLACES:
+        raise ValidationError(
+            field_name, f"has more than {protocol.AMOUNT_DECIMAL_PLACES} decimal places"
+        )
+    return amount
+
+
+def format_amount(amount: Decimal) -> str:
+    """The wire form of an amount: plain digits, no exponent, no trailing zeros (``"12.5"``)."""
+    text = format(amount.normalize(), "f")
+    return text
+
+
+def optional_decimal(value: Any) -> Decimal | None:
+    """Parse an amount found in a response; ``None``/``""`` stay ``None``."""
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def to_datetime(timestamp: int | None) -> datetime | None:
+    """Unix seconds -> aware UTC datetime (``None`` and ``0`` mean "not yet")."""
+    if not timestamp:
+        return None
+    return datetime.fromtimestamp(int(timestamp), tz=timezone.utc)
+
+
+# --- small validation helpers ----------------------------------------------------------------
+
+def validate_request_no(request_no: str) -> str:
+    """Check the documented ``request_no`` rule: 1-64 letters, digits or underscores."""
+    if not isinstance(request_no, str) or not request_no:
+        raise ValidationError("request_no", "is required")
+    if len(request_no) > protocol.REQUEST_NO_MAX_LENGTH:
+        raise ValidationError("request_no", f"is longer than {protocol.REQUEST_NO_MAX_LENGTH} characters")
+    if not _REQUEST_NO.match(request_no):
+        raise ValidationError("request_no", "may contain only letters, digits and underscores")
+    return request_no
+
+
+def _require_text(value: Any, field_name: str, max_length: int = 1024) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field_name, "is required")
+    if len(value) > max_length:
+        raise ValidationError(field_name, f"is longer than {max_length} characters")
+
+
+def _require_url(value: str, field_name: str, *, optional: bool = False) -> None:
+    if optional and not value:
+        return
+    parts = urlsplit(value or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError(field_name, "must be a full http:// or https:// URL")
+
+
+def _require_int(value: Any, field_name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValidationError(field_name, "must be a positive Unix timestamp in seconds")
+    return value
+
+
+def _check_networks(values: tuple[int, ...], currency: str, field_name: str) -> None:
+    seen: set[int] = set()
+    for value in values:
+        if value in seen:
+            raise ValidationError(field_name, f"network {value} is listed twice")
+        seen.add(value)
+        try:
+            network = networks.Network(value)
+        except ValueError:
+            raise ValidationError(field_name, f"{value} is not a supported network") from None
+        if not networks.supports(network, currency):
+            raise ValidationError(field_name, f"{network.label} does not carry {currency}")
+
+
+# --- revenue split -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OtherReceiver:
+    """One extra receiver of a revenue split."""
+
+    receiver_addr: str
+    amount: Decimal
+
+    def to_dict(self) -> dict[str, str]:
+        return {"receiver_addr": self.receiver_addr, "amount": format_amount(self.amount)}
+
+
+@dataclass(frozen=True)
+class DivideDetail:
+    """A revenue split: seller's main amount, merchant's fee, optional other receivers."""
+
+    seller_amount: Decimal
+    seller_addr: str
+    merchant_amount: Decimal
+    other_details: tuple[OtherReceiver, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seller_amount", parse_amount(self.seller_amount, "divide_detail.seller_amount"))
+        object.__setattr__(self, "merchant_amount", parse_amount(self.merchant_amount, "divide_detail.merchant_amount"))
+        _require_text(self.seller_addr, "divide_detail.seller_addr", 128)
+        others = []
+        for index, other in enumerate(self.other_details):
+            if isinstance(other, Mapping):
+                other = OtherReceiver(other.get("receiver_addr", ""), other.get("amount"))  # type: ignore[arg-type]
+            name = f"divide_detail.other_details[{index}]"
+            _require_text(other.receiver_addr, f"{name}.receiver_addr", 128)
+            others.append(OtherReceiver(other.receiver_addr, parse_amount(other.amount, f"{name}.amount")))
+        object.__setattr__(self, "other_details", tuple(others))
+        addresses = [self.seller_addr] + [o.receiver_addr for o in others]
+        if len({a.lower() for a in addresses}) != len(addresses):
+            raise ValidationError("divide_detail", "the same address appears twice")
+
+    @property
+    def total(self) -> Decimal:
+        return self.seller_amount + self.merchant_amount + sum((o.amount for o in self.other_details), Decimal(0))
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "seller_amount": format_amount(self.seller_amount),
+            "seller_addr": self.seller_addr,
+            "merchant_amount": format_amount(self.merchant_amount),
+        }
+        if self.other_details:
+            data["other_details"] = [o.to_dict() for o in self.other_details]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "DivideDetail | None":
+        """Read a split from a response; ``None`` when absent. Never raises on odd values."""
+        if not data:
+            return None
+        try:
+            return cls(
+                seller_amount=data.get("seller_amount"),  # type: ignore[arg-type]
+                seller_addr=data.get("seller_addr", ""),
+                merchant_amount=data.get("merchant_amount"),  # type: ignore[arg-type]
+                other_details=tuple(
+                    OtherReceiver(o.get("receiver_addr", ""), o.get("amount"))  # type: ignore[arg-type]
+                    for o in data.get("other_details") or ()
+                ),
+            )
+        except ValidationError:
+            return None
+
+
+@dataclass(frozen=True)
+class CurrencyNetworks:
+    """One entry of ``available_payment_currency_networks``: a currency and its networks.
+
+    An empty ``networks`` means every network carrying the currency (reading A20).
+    """
+
+    currency: str
+    networks: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"currency": self.currency, "networks": [int(n) for n in self.networks]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "CurrencyNetworks":
+        return cls(str(data.get("currency", "")), tuple(int(n) for n in data.get("networks") or ()))
+
+
+# --- requests ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class _OrderFields:
+    """Fields common to both editions of Payment Order Creation."""
+
+    request_no: str
+    merchant_order_no: str
+    merchant_application_user_id: str
+    merchant_order_time: int
+    merchant_order_timeout: int
+    merchant_order_desc: str
+    goods_info: str
+    notify_url: str
+    redirect_url: str = ""
+    business_info: str = ""
+    extension: str = ""
+    divide_detail: DivideDetail | None = None
+
+    def _validate_common(self, amount: Decimal) -> None:
+        validate_request_no(self.request_no)
+        _require_text(self.merchant_order_no, "merchant_order_no", 64)
+        _require_text(self.merchant_application_user_id, "merchant_application_user_id", 64)
+        _require_text(self.merchant_order_desc, "merchant_order_desc", 256)
+        _require_text(self.goods_info, "goods_info", 512)
+        _require_int(self.merchant_order_time, "merchant_order_time")
+        _require_int(self.merchant_order_timeout, "merchant_order_timeout")
+        if self.merchant_order_timeout <= self.merchant_order_time:
+            raise ValidationError("merchant_order_timeout", "must be later than merchant_order_time")
+        _require_url(self.notify_url, "notify_url")
+        _require_url(self.redirect_url, "redirect_url", optional=True)
+        if self.divide_detail is not None and self.divide_detail.total != amount:
+            raise ValidationError(
+                "divide_detail",
+                f"the parts add up to {format_amount(self.divide_detail.total)}, not {format_amount(amount)}",
+            )
+
+    def _common_payload(self, merchant_no: str) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "merchant_no": merchant_no,
+            "request_no": self.request_no,
+            "merchant_order_no": self.merchant_order_no,
+            "merchant_application_user_id": self.merchant_application_user_id,
+            "merchant_order_time": self.merchant_order_time,
+            "merchant_order_timeout": self.merchant_order_timeout,
+            "merchant_order_desc": self.merchant_order_desc,
+            "goods_info": self.goods_info,
+            "business_info": self.business_info,
+            "extension": self.extension,
+            "notify_url": self.notify_url,
+        }
+        if self.redirect_url:
+            data["redirect_url"] = self.redirect_url
+        if self.divide_detail is not None:
+            data["divide_detail"] = self.divide_detail.to_dict()
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderRequest(_OrderFields):
+    """Payment Order Creation, normal edition: an amount in a crypto currency."""
+
+    total_amount: Decimal
+    merchant_order_currency: str = "USDT"
+    receive_network: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "total_amount", parse_amount(self.total_amount, "total_amount"))
+        if not _CURRENCY_CODE.match(self.merchant_order_currency or ""):
+            raise ValidationError("merchant_order_currency", "must be a currency code such as USDT")
+        if self.merchant_order_currency in networks.FIAT_CURRENCIES:
+            raise ValidationError("merchant_order_currency", "must be a crypto currency (fiat pricing needs the Pro edition)")
+        object.__setattr__(self, "receive_network", tuple(int(n) for n in self.receive_network))
+        _check_networks(self.receive_network, self.merchant_order_currency, "receive_network")
+        self._validate_common(self.total_amount)
+
+    def to_payload(self, merchant_no: str) -> dict[str, Any]:
+        data = self._common_payload(merchant_no)
+        data["total_amount"] = format_amount(self.total_amount)
+        data["merchant_order_currency"] = self.merchant_order_currency
+        if self.receive_network:
+            data["receive_network"] = networks.format_receive_network(self.receive_network)
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProOrderRequest(_OrderFields):
+    """Payment Order Creation, Pro edition: priced in fiat or crypto, paid in crypto."""
+
+    pricing_amount: Decimal
+    pricing_currency: str = "USD"
+    available_payment_currency_networks: tuple[CurrencyNetworks, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pricing_amount", parse_amount(self.pricing_amount, "pricing_amount"))
+        if not _CURRENCY_CODE.match(self.pricing_currency or ""):
+            raise ValidationError("pricing_currency", "must be a currency code such as USD")
+        pairs = tuple(
+            CurrencyNetworks.from_dict(p) if isinstance(p, Mapping) else p
+            for p in self.available_payment_currency_networks
+        )
+        object.__setattr__(self, "available_payment_currency_networks", pairs)
+        seen: set[str] = set()
+        for pair in pairs:
+            if pair.currency in seen:
+                raise ValidationError("available_payment_currency_networks", f"{pair.currency} is listed twice")
+            seen.add(pair.currency)
+            if pair.currency in networks.FIAT_CURRENCIES or not networks.networks_for(pair.currency):
+                raise ValidationError("available_payment_currency_networks", f"{pair.currency} is not a payable crypto currency")
+            _check_networks(pair.networks, pair.currency, "available_payment_currency_networks")
+        self._validate_common(self.pricing_amount)
+
+    def to_payload(self, merchant_no: str) -> dict[str, Any]:
+        data = self._common_payload(merchant_no)
+        data["pricing_amount"] = format_amount(self.pricing_amount)
+        data["pricing_currency"] = self.pricing_currency
+        if self.available_payment_currency_networks:
+            data["available_payment_currency_networks"] = [
+                p.to_dict() for p in self.available_payment_currency_networks
+            ]
+        return data
+
+
+# --- responses -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreateOrderResult:
+    """What Payment Order Creation returns; only ``cashier_url`` is documented."""
+
+    cashier_url: str
+    request_no: str | None = None
+    payment_order_no: str | None = None
+    merchant_order_no: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "CreateOrderResult":
+        return cls(
+            cashier_url=str(data.get("cashier_url") or ""),
+            request_no=data.get("request_no"),
+            payment_order_no=data.get("payment_order_no"),
+            merchant_order_no=data.get("merchant_order_no"),
+        )
+
+
+@dataclass(frozen=True)
+class CloseOrderResult:
+    """What Payment Order Closure returns."""
+
+    request_no: str
+    merchant_no: str
+    merchant_order_no: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "CloseOrderResult":
+        return cls(
+            str(data.get("request_no") or ""),
+            str(data.get("merchant_no") or ""),
+            str(data.get("merchant_order_no") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class PayNetworkInfo:
+    """The on-chain side of a paid order."""
+
+    payer_addr: str | None = None
+    merchant_ca_addr: str | None = None
+    merchant_recv_account: str | None = None
+    tx_hash: str | None = None
+    pay_network: int | None = None
+    payment_divide_detail: DivideDetail | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "PayNetworkInfo | None":
+        if not data:
+            return None
+        network = data.get("pay_network")
+        return cls(
+            payer_addr=data.get("payer_addr"),
+            merchant_ca_addr=data.get("merchant_ca_addr"),
+            merchant_recv_account=data.get("merchant_recv_account"),
+            tx_hash=data.get("tx_hash"),
+            pay_network=int(network) if network not in (None, "") else None,
+            payment_divide_detail=DivideDetail.from_dict(data.get("payment_divide_detail")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "payer_addr": self.payer_addr,
+            "merchant_ca_addr": self.merchant_ca_addr,
+            "merchant_recv_account": self.merchant_recv_account,
+            "tx_hash": self.tx_hash,
+            "pay_network": self.pay_network,
+        }
+        if self.payment_divide_detail is not None:
+            data["payment_divide_detail"] = self.payment_divide_detail.to_dict()
+        return data
+
+
+@dataclass(frozen=True)
+class PaymentOrder:
+    """A payment order as the query APIs (and notifications) describe it, for both editions.
+
+    ``amount`` and ``currency`` give the order's price whichever edition it is.
+    """
+
+    request_no: str
+    pay_status: str
+    payment_order_no: str | None = None
+    merchant_customer_no: str | None = None
+    merchant_order_no: str | None = None
+    merchant_application_user_id: str | None = None
+    app_id: str | None = None
+    order_time: int | None = None
+    pay_time: int | None = None
+    completed_time: int | None = None
+    closed_time: int | None = None
+    merchant_order_time: int | None = None
+    merchant_order_timeout: int | None = None
+    merchant_order_desc: str | None = None
+    goods_info: str | None = None
+    total_amount: Decimal | None = None
+    real_pay_amount: Decimal | None = None
+    merchant_order_currency: str | None = None
+    receive_network: tuple[int, ...] = ()
+    pricing_amount: Decimal | None = None
+    pricing_currency: str | None = None
+    available_payment_currency_networks: tuple[CurrencyNetworks, ...] = ()
+    divide_detail: DivideDetail | None = None
+    pay_network_info: PayNetworkInfo | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_pro(self) -> bool:
+        return self.pricing_amount is not None
+
+    @property
+    def amount(self) -> Decimal | None:
+        return self.pricing_amount if self.is_pro else self.total_amount
+
+    @property
+    def currency(self) -> str | None:
+        return self.pricing_currency if self.is_pro else self.merchant_order_currency
+
+    @property
+    def is_final(self) -> bool:
+        return self.pay_status in protocol.FINAL_PAY_STATUSES
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PaymentOrder":
+        """Read a query ``data`` object; unknown keys are ignored, missing and null are alike."""
+
+        def number(key: str) -> int | None:
+            value = data.get(key)
+            if value in (None, "", 0, "0"):
+                return None
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return None
+
+        currency = next(
+            (data[k] for k in protocol.NORMAL_QUERY_CURRENCY_KEYS if data.get(k)), None
+        )
+        receive = data.get("receive_network")
+        try:
+            receive_network = networks.parse_receive_network(str(receive)) if receive else ()
+        except ValueError:
+            receive_network = ()
+        return cls(
+            request_no=str(data.get("request_no") or ""),
+            pay_status=str(data.get("pay_status") or ""),
+            payment_order_no=data.get("payment_order_no"),
+            merchant_customer_no=data.get("merchant_customer_no") or data.get("merchant_no"),
+            merchant_order_no=data.get("merchant_order_no"),
+            merchant_application_user_id=data.get("merchant_application_user_id"),
+            app_id=data.get("app_id"),
+            order_time=number("order_time"),
+            pay_time=number("pay_time"),
+            completed_time=number("completed_time"),
+            closed_time=number("closed_time"),
+            merchant_order_time=number("merchant_order_time"),
+            merchant_order_timeout=number("merchant_order_timeout"),
+            merchant_order_desc=data.get("merchant_order_desc"),
+            goods_info=data.get("goods_info"),
+            total_amount=optional_decimal(data.get("total_amount")),
+            real_pay_amount=optional_decimal(data.get("real_pay_amount")),
+            merchant_order_currency=currency,
+            receive_network=receive_network,
+            pricing_amount=optional_decimal(data.get("pricing_amount")),
+            pricing_currency=data.get("pricing_currency"),
+            available_payment_currency_networks=tuple(
+                CurrencyNetworks.from_dict(p) for p in data.get("available_payment_currency_networks") or ()
+            ),
+            divide_detail=DivideDetail.from_dict(data.get("divide_detail")),
+            pay_network_info=PayNetworkInfo.from_dict(data.get("pay_network_info")),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A verified asynchronous notification.
+
+    ``payload`` is the decrypted JSON exactly as decrypted (the bytes the signature covers);
+    ``order`` is that JSON read as a ``PaymentOrder``.
+    """
+
+    order: PaymentOrder
+    payload: bytes
+    app_id: str | None
+    mgf1_hash: str
