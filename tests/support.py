@@ -1,0 +1,23 @@
+"""Helpers the test packages share: real servers on free loopback ports."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from werkzeug.serving import make_server
+
+
+@contextmanager
+def serve(wsgi_app, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``wsgi_app`` on a free port in a thread; yield its base URL (no trailing slash)."""
+    server = make_server(host, 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
