@@ -1,0 +1,79 @@
+"""A faithful local emulation of the SparkPay gateway: its v4 API, hosted cashier and notifications.
+
+The shop mounts it at ``/sandbox`` (``create_blueprint``). To run it alone::
+
+    flask --app sparkpay.sandbox run --port 5001
+
+It then serves the same paths under ``http://127.0.0.1:5001/sandbox`` (so a client's
+``SPARKPAY_BASE_URL`` is ``http://127.0.0.1:5001/sandbox``) and, on first start, writes under
+``instance/`` the platform key pair, a merchant key pair (unless ``SANDBOX_MERCHANT_PUBLIC_KEY``
+names the merchant's public key) and ``sandbox.json`` with the app id and merchant number.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Blueprint, Flask, redirect
+
+from .. import signing
+from .core import Faults, Sandbox, SandboxSettings
+from .views import create_blueprint as _blueprint
+
+__all__ = ["Faults", "Sandbox", "SandboxSettings", "create_app", "create_blueprint"]
+
+
+def create_blueprint(settings: SandboxSettings) -> Blueprint:
+    """The sandbox as a blueprint named ``sandbox``; ``blueprint.sandbox`` is its engine (``.stop()``)."""
+    return _blueprint(Sandbox(settings))
+
+
+def _file(path: Path, make) -> bytes:  # type: ignore[no-untyped-def]
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(make())
+    return path.read_bytes()
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The sandbox alone, mounted at /sandbox, with its identity and keys kept in instance/."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update({k: v for k, v in os.environ.items() if k.startswith("SANDBOX_")})
+    app.config.update(config or {})
+    instance = Path(app.instance_path)
+
+    def new_pem() -> bytes:
+        return signing.private_key_pem(signing.generate_private_key())
+
+    platform_key = signing.load_private_key(
+        app.config.get("SANDBOX_PLATFORM_PRIVATE_KEY") or _file(instance / "sandbox_platform_private.pem", new_pem),
+        "SANDBOX_PLATFORM_PRIVATE_KEY",
+    )
+    if app.config.get("SANDBOX_MERCHANT_PUBLIC_KEY"):
+        merchant_public = signing.load_public_key(app.config["SANDBOX_MERCHANT_PUBLIC_KEY"], "SANDBOX_MERCHANT_PUBLIC_KEY")
+    else:
+        merchant_public = signing.load_private_key(_file(instance / "merchant_private.pem", new_pem), "merchant key").public_key()
+    _file(instance / "platform_public.pem", lambda: signing.public_key_pem(platform_key.public_key()))
+    identity = json.loads(_file(instance / "sandbox.json", lambda: json.dumps(
+        {"app_id": "APP" + secrets.token_hex(8).upper(), "merchant_no": "M" + secrets.token_hex(5).upper()}
+    ).encode()))
+    settings = SandboxSettings(
+        platform_private_key=platform_key,
+        merchant_no=app.config.get("SANDBOX_MERCHANT_NO", identity["merchant_no"]),
+        app_id=app.config.get("SANDBOX_APP_ID", identity["app_id"]),
+        merchant_public_key=merchant_public,
+        db_path=str(instance / "sandbox.db"),
+        public_url=app.config.get("SANDBOX_PUBLIC_URL", ""),
+        retry_scale=float(app.config.get("SANDBOX_RETRY_SCALE", 1.0)),
+    )
+    blueprint = create_blueprint(settings)
+    app.register_blueprint(blueprint, url_prefix="/sandbox")
+    app.extensions["sparkpay_sandbox"] = blueprint.sandbox  # type: ignore[attr-defined]
+    app.add_url_rule("/", "index", lambda: redirect("/sandbox/"))
+    return app
