@@ -1,0 +1,149 @@
+"""SparkPay Checkout: the shop's Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Mapping
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from . import auth, checkout, cli, config, dashboard, gateway, templating, webhooks
+from .extensions import csrf, db, htmx, limiter, login_manager
+
+log = logging.getLogger("shop")
+
+#: Strict policy: no inline script or style anywhere (htmx is configured for it in base.html).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the shop. ``overrides`` win over instance/config.py and the environment.
+
+    ``instance_path`` (default ``./instance``) holds the generated keys, secret and database.
+    """
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    config.load(app, overrides)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=app.config["PUBLIC_BASE_URL"].startswith("https://"),
+        REMEMBER_COOKIE_SECURE=app.config["PUBLIC_BASE_URL"].startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the session: staff keep the list open for hours
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
+    )
+
+    db.init_app(app)
+    htmx.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    templating.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see the dashboard."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(checkout.bp)
+    app.register_blueprint(webhooks.bp)
+    csrf.exempt(webhooks.bp)  # protected by the notification's signature instead
+    gateway.init_app(app)
+    cli.init_app(app)
+
+    app.add_url_rule("/healthz", "healthz", _healthz)
+    app.after_request(_security_headers)
+    _register_error_pages(app)
+    _start_reconciler_on_first_request(app)
+
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def _healthz() -> Response:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if "HX-Request" in request.headers or request.path.startswith(("/orders", "/checkout")):
+        response.headers.add("Vary", "HX-Request")
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _register_error_pages(app: Flask) -> None:
+    def page(error: HTTPException) -> tuple[str, int]:
+        return render_template("errors/error.html", error=error), error.code or 500
+
+    for code in (400, 403, 404, 405, 413, 429):
+        app.register_error_handler(code, page)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        error.description = "This form has expired or was not sent from this site. Go back, reload the page and try again."
+        return render_template("errors/error.html", error=error), 400
+
+    @app.errorhandler(500)
+    def server_error(error: Exception) -> tuple[str, int]:
+        db.session.rollback()
+        return render_template("errors/error.html", error=None), 500
+
+
+def _start_reconciler_on_first_request(app: Flask) -> None:
+    """Run ``orders.reconcile`` every RECONCILE_INTERVAL_SECONDS in a background thread.
+
+    Started by the first request (so CLI commands and imports start no thread); 0 turns it off.
+    """
+    interval = app.config["RECONCILE_INTERVAL_SECONDS"]
+    if interval <= 0:
+        return
+    started = threading.Event()
+
+    def loop() -> None:
+        from . import orders
+
+        while True:
+            time.sleep(interval)
+            try:
+                with app.app_context():
+                    summary = orders.reconcile()
+                    if summary.changed:
+                        log.info("reconciler: %d of %d open orders changed", summary.changed, summary.checked)
+            except Exception:  # noqa: BLE001 - the loop must outlive one bad run
+                log.exception("reconciler run failed")
+
+    lock = threading.Lock()
+
+    @app.before_request
+    def start_once() -> None:
+        if started.is_set():
+            return
+        with lock:
+            if not started.is_set():
+                started.set()
+                threading.Thread(target=loop, name="reconciler", daemon=True).start()

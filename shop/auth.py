@@ -1,0 +1,90 @@
+"""Staff sign-in: Flask-Login sessions, roles, and the redirect rules for htmx requests."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
+
+from .extensions import db, htmx, limiter, login_manager
+from .forms import ActionForm, LoginForm
+from .models import Staff
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def _load_staff(staff_id: str) -> Staff | None:
+    return db.session.get(Staff, int(staff_id)) if staff_id.isdigit() else None
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Response:
+    target = url_for("auth.login", next=_local_path(request.full_path))
+    if htmx:
+        # A poll from an expired session must move the whole page to sign-in, not swap a form in.
+        return Response(status=204, headers={"HX-Redirect": target})
+    return redirect(target)
+
+
+def _local_path(candidate: str | None) -> str | None:
+    """``candidate`` if it is a path on this site, else None (no open redirects)."""
+    if not candidate:
+        return None
+    candidate = candidate.replace("\\", "/").strip()
+    parts = urlsplit(candidate)
+    if parts.scheme or parts.netloc or not candidate.startswith("/") or candidate.startswith("//"):
+        return None
+    return candidate.rstrip("?") or None
+
+
+def manager_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Creating and closing orders is for managers; viewers get a 403 page."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.can_manage:
+            abort(403, "Your role can view orders but not create or close them.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_limit_key() -> str:
+    return (request.form.get("email") or "").strip().lower() or "anonymous"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_login_limit_key)
+def login() -> Response | str:
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = _local_path(request.args.get("next")) or ""
+    if form.validate_on_submit():
+        staff = db.session.scalar(select(Staff).where(func.lower(Staff.email) == form.email.data.strip().lower()))
+        if staff is not None and staff.check_password(form.password.data):
+            login_user(staff)
+            return redirect(_local_path(form.next.data) or url_for("dashboard.order_list"), 303)
+        flash("Email or password is not right.", "error")
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form), 422 if request.method == "POST" else 200
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    form = ActionForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash("Signed out.", "info")
+    return redirect(url_for("auth.login"), 303)

@@ -1,0 +1,240 @@
+"""Staff pages: the order list (live), the creation form, the order detail and its actions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+
+from sparkpay import CurrencyNetworks, DivideDetail, OtherReceiver, ValidationError
+
+from . import orders
+from .auth import manager_required
+from .extensions import db
+from .forms import OTHER_RECEIVER_ROWS, ActionForm, OrderForm
+from .models import STATUS_LABELS, STATUSES, Order
+
+bp = Blueprint("dashboard", __name__)
+
+#: The order list's poller carries at most this many open rows (one page's worth).
+MAX_POLLED_ROWS = 100
+
+#: SDK field names -> form field names, so a validation error lands next to its input.
+FORM_FIELD_FOR = {
+    "total_amount": "amount",
+    "pricing_amount": "amount",
+    "amount": "amount",
+    "merchant_order_currency": "currency",
+    "pricing_currency": "currency",
+    "currency": "currency",
+    "merchant_order_desc": "description",
+    "goods_info": "goods_info",
+    "merchant_order_no": "merchant_order_no",
+    "merchant_application_user_id": "user_id",
+    "merchant_order_timeout": "timeout_minutes",
+    "receive_network": "networks",
+    "networks": "networks",
+    "available_payment_currency_networks": "currency_networks",
+    "divide_detail": "seller_amount",
+    "divide_detail.seller_amount": "seller_amount",
+    "divide_detail.seller_addr": "seller_addr",
+    "divide_detail.merchant_amount": "merchant_amount",
+}
+
+
+@bp.before_request
+@login_required
+def _staff_only() -> None:
+    """Every dashboard URL, page or fragment, needs a signed-in staff member."""
+
+
+@bp.get("/")
+def home() -> Response:
+    return redirect(url_for("dashboard.order_list"))
+
+
+def _parse_day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/orders")
+def order_list() -> str:
+    status = request.args.get("status", "")
+    query = request.args.get("q", "").strip()
+    day_from = _parse_day(request.args.get("from"))
+    day_to = _parse_day(request.args.get("to"))
+    statement = select(Order).order_by(Order.created_at.desc(), Order.id.desc())
+    if status in STATUSES:
+        statement = statement.where(Order.status == status)
+    if day_from:
+        statement = statement.where(Order.created_at >= datetime.combine(day_from, time.min, timezone.utc))
+    if day_to:
+        statement = statement.where(Order.created_at < datetime.combine(day_to + timedelta(days=1), time.min, timezone.utc))
+    if query:
+        like = f"%{query}%"
+        statement = statement.where(
+            or_(Order.request_no.ilike(like), Order.merchant_order_no.ilike(like), Order.description.ilike(like))
+        )
+    page = db.paginate(statement, per_page=current_app.config["ORDERS_PER_PAGE"], max_per_page=100, count=True)
+    filters = {"status": status, "q": query, "from": request.args.get("from", ""), "to": request.args.get("to", "")}
+    return render_template(
+        "dashboard/orders.html",
+        page=page,
+        filters=filters,
+        statuses=STATUS_LABELS,
+        poller=_poller_state(page.items),
+    )
+
+
+def _poller_state(rows: list[Order]) -> dict | None:
+    """What the list's single poller asks about: the open rows and their combined revision."""
+    open_rows = [o for o in rows if o.is_open][:MAX_POLLED_ROWS]
+    if not open_rows:
+        return None
+    return {"open": ",".join(o.request_no for o in open_rows), "version": sum(o.revision for o in open_rows)}
+
+
+@bp.get("/orders/poll")
+def order_list_poll() -> Response | str:
+    """One request per open list: 204 when nothing changed, else the changed rows (out of band)."""
+    wanted = [n for n in request.args.get("open", "").split(",") if n][:MAX_POLLED_ROWS]
+    version = request.args.get("v", type=int)
+    rows = db.session.execute(
+        select(Order.request_no, Order.revision, Order.status).where(Order.request_no.in_(wanted))
+    ).all()
+    if sum(r.revision for r in rows) == version and len(rows) == len(wanted):
+        return Response(status=204)
+    # Re-send every watched row: cheaper to render than to work out which ones moved.
+    watched = db.session.scalars(select(Order).where(Order.request_no.in_([r.request_no for r in rows]))).all()
+    return render_template("dashboard/_order_poll.html", rows=watched, poller=_poller_state(watched))
+
+
+def _form_to_new_order(form: OrderForm) -> orders.NewOrder:
+    split = None
+    if form.split.data:
+        others = []
+        for index in range(1, OTHER_RECEIVER_ROWS + 1):
+            addr = (getattr(form, f"other_addr_{index}").data or "").strip()
+            amount = (getattr(form, f"other_amount_{index}").data or "").strip()
+            if addr or amount:
+                others.append(OtherReceiver(addr, amount))  # type: ignore[arg-type]
+        split = DivideDetail(
+            seller_amount=(form.seller_amount.data or "").strip(),  # type: ignore[arg-type]
+            seller_addr=(form.seller_addr.data or "").strip(),
+            merchant_amount=(form.merchant_amount.data or "").strip(),  # type: ignore[arg-type]
+            other_details=tuple(others),
+        )
+    pairs: dict[str, list[int]] = {}
+    for value in form.currency_networks.data or []:
+        currency, _, network = value.partition(":")
+        pairs.setdefault(currency, []).append(int(network))
+    return orders.NewOrder(
+        edition=form.edition.data,
+        amount=(form.amount.data or "").strip(),
+        currency=form.currency.data,
+        description=form.description.data.strip(),
+        goods_info=form.goods_info.data.strip(),
+        timeout_minutes=form.timeout_minutes.data,
+        merchant_order_no=(form.merchant_order_no.data or "").strip(),
+        user_id=(form.user_id.data or "").strip(),
+        networks=tuple(int(n) for n in form.networks.data or []) if form.edition.data != "pro" else (),
+        currency_networks=tuple(CurrencyNetworks(c, tuple(n)) for c, n in pairs.items()) if form.edition.data == "pro" else (),
+        divide_detail=split,
+        form_token=form.form_token.data or None,
+    )
+
+
+def _field_error(form: OrderForm, sdk_field: str, reason: str) -> None:
+    name = FORM_FIELD_FOR.get(sdk_field)
+    if name is None and sdk_field.startswith("divide_detail.other_details["):
+        index = int(sdk_field.split("[")[1].split("]")[0]) + 1
+        name = f"other_addr_{index}" if sdk_field.endswith("receiver_addr") else f"other_amount_{index}"
+    field = getattr(form, name or "", None) or form.amount
+    field.errors = list(field.errors) + [reason]
+
+
+@bp.route("/orders/new", methods=["GET", "POST"])
+@manager_required
+def order_new() -> Response | str:
+    form = OrderForm()
+    edition = form.edition.data if request.method == "POST" else request.args.get("edition", "normal")
+    form.set_edition("pro" if edition == "pro" else "normal")
+    gateway_error = None
+    if form.validate_on_submit():
+        try:
+            new = _form_to_new_order(form)
+            result = orders.create_order(new, current_user.email)
+        except ValidationError as error:
+            _field_error(form, error.field, error.reason)
+        else:
+            if result.existing:
+                flash("This form was already submitted: here is the order it created.", "info")
+                return redirect(url_for("dashboard.order_detail", request_no=result.order.request_no), 303)
+            if result.error is not None:
+                gateway_error = result.error
+                if result.error.field:
+                    _field_error(form, result.error.field, f"{result.error.meaning} (gateway code {result.error.code})")
+                form.form_token.data = ""
+                form.set_edition(form.edition.data)
+            else:
+                if result.unknown:
+                    flash("The gateway did not answer in time. The order is saved and will be checked automatically.", "error")
+                else:
+                    flash("Order created. Send the checkout link to the shopper.", "success")
+                return redirect(url_for("dashboard.order_detail", request_no=result.order.request_no), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("dashboard/order_new.html", form=form, gateway_error=gateway_error, other_rows=OTHER_RECEIVER_ROWS), status
+
+
+def _get_order_or_404(request_no: str) -> Order:
+    """The order, or a 404 page."""
+    order = orders.get_order(request_no)
+    if order is None:
+        abort(404, f"There is no order {request_no}.")
+    return order
+
+
+@bp.get("/orders/<request_no>")
+def order_detail(request_no: str) -> str:
+    order = _get_order_or_404(request_no)
+    return render_template("dashboard/order_detail.html", order=order, action_form=ActionForm())
+
+
+@bp.get("/orders/<request_no>/live")
+def order_detail_live(request_no: str) -> Response | str:
+    """The detail page's live part: 204 while the revision is unchanged, 286 once final."""
+    order = _get_order_or_404(request_no)
+    if request.args.get("v", type=int) == order.revision:
+        return Response(status=204)
+    body = render_template("dashboard/_order_live.html", order=order, action_form=ActionForm())
+    return Response(body, status=286 if not order.is_open else 200)
+
+
+@bp.post("/orders/<request_no>/close")
+@manager_required
+def order_close(request_no: str) -> Response:
+    order = _get_order_or_404(request_no)
+    result = orders.close_order(order, current_user.email)
+    flash(result.message, "success" if result.closed else "error")
+    return redirect(url_for("dashboard.order_detail", request_no=order.request_no), 303)
+
+
+@bp.post("/orders/<request_no>/refresh")
+def order_refresh(request_no: str) -> Response:
+    order = _get_order_or_404(request_no)
+    outcome = orders.refresh_from_gateway(order, source="query", actor=current_user.email)
+    messages = {
+        "applied": ("Status updated from the gateway.", "success"),
+        "duplicate": ("The gateway confirms the status shown.", "info"),
+        "stale": ("The gateway confirms the status shown.", "info"),
+        "mismatch": ("The gateway's data does not match this order; it is flagged for review.", "error"),
+        "not_found": ("The gateway does not know this order.", "error"),
+        "unreachable": ("Could not reach the gateway; try again in a moment.", "error"),
+    }
+    flash(*messages[outcome])
+    return redirect(url_for("dashboard.order_detail", request_no=order.request_no), 303)

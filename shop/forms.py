@@ -1,0 +1,91 @@
+"""Flask-WTF forms (CSRF comes with them). Business rules stay in the SDK and orders.py."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from sparkpay.networks import CRYPTO_CURRENCIES, FIAT_CURRENCIES, Network, TOKENS
+
+#: How many extra split receivers the form offers.
+OTHER_RECEIVER_ROWS = 3
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def network_choices() -> list[SelectChoice]:
+    return [SelectChoice(str(n.value), n.label) for n in Network]
+
+
+def currency_network_choices() -> list[SelectChoice]:
+    """Every payable (currency, network) pair, as ``"USDT:4"`` -> ``"USDT on Polygon"``."""
+    return [
+        SelectChoice(f"{currency}:{network.value}", f"{currency} on {network.label}")
+        for currency in CRYPTO_CURRENCIES
+        for network in Network
+        if currency in TOKENS[network]
+    ]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    next = HiddenField()
+
+
+class OrderForm(FlaskForm):
+    """Both editions; ``edition`` picks which amount and network fields apply."""
+
+    edition = HiddenField(default="normal")
+    form_token = HiddenField()
+    description = StringField("Description shown to the shopper", validators=[DataRequired(), Length(max=256)])
+    goods_info = TextAreaField("Goods", validators=[DataRequired(), Length(max=512)])
+    amount = StringField("Amount", validators=[DataRequired(), Length(max=40)])
+    currency = SelectField("Currency")
+    timeout_minutes = IntegerField(
+        "Shopper has (minutes) to pay", default=30, validators=[InputRequired(), NumberRange(min=1, max=7 * 24 * 60)]
+    )
+    merchant_order_no = StringField("Your order number (optional)", validators=[Optional(), Length(max=64)])
+    user_id = StringField("Shopper's user id (optional)", validators=[Optional(), Length(max=64)])
+    networks = MultiCheckboxField("Accepted networks (none ticked: all that carry the currency)", choices=network_choices())
+    currency_networks = MultiCheckboxField("Currencies and networks the shopper may pay with (none ticked: all)", choices=currency_network_choices())
+    split = BooleanField("Split the revenue")
+    seller_amount = StringField("Seller amount", validators=[Optional(), Length(max=40)])
+    seller_addr = StringField("Seller wallet address", validators=[Optional(), Length(max=128)])
+    merchant_amount = StringField("Merchant fee", validators=[Optional(), Length(max=40)])
+    other_addr_1 = StringField("Other receiver 1 address", validators=[Optional(), Length(max=128)])
+    other_amount_1 = StringField("Other receiver 1 amount", validators=[Optional(), Length(max=40)])
+    other_addr_2 = StringField("Other receiver 2 address", validators=[Optional(), Length(max=128)])
+    other_amount_2 = StringField("Other receiver 2 amount", validators=[Optional(), Length(max=40)])
+    other_addr_3 = StringField("Other receiver 3 address", validators=[Optional(), Length(max=128)])
+    other_amount_3 = StringField("Other receiver 3 amount", validators=[Optional(), Length(max=40)])
+
+    def set_edition(self, edition: str) -> None:
+        """Fix the edition and offer the currencies it accepts."""
+        self.edition.data = edition
+        pricing = list(FIAT_CURRENCIES) + list(CRYPTO_CURRENCIES) if edition == "pro" else list(CRYPTO_CURRENCIES)
+        self.currency.choices = [SelectChoice(c, c) for c in pricing]
+        if not self.form_token.data:
+            self.form_token.data = secrets.token_urlsafe(24)
+
+
+class ActionForm(FlaskForm):
+    """A button's POST: nothing but its CSRF token (close, check status now, sign out)."""

@@ -1,0 +1,60 @@
+"""The one place that builds the SparkPay client (and mounts the sandbox) from configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from sparkpay import SparkPayClient, signing
+
+
+def init_app(app: Flask) -> None:
+    """Load the keys once, build the client, and mount the sandbox when it is enabled."""
+    config = app.config
+    merchant_key = signing.load_private_key(config["SPARKPAY_PRIVATE_KEY"], "SPARKPAY_PRIVATE_KEY")
+    platform_public = signing.load_public_key(config["SPARKPAY_PLATFORM_PUBLIC_KEY"], "SPARKPAY_PLATFORM_PUBLIC_KEY")
+    app.extensions["sparkpay_keys"] = (merchant_key, platform_public)
+    app.extensions["sparkpay_client"] = SparkPayClient(
+        config["SPARKPAY_APP_ID"],
+        config["SPARKPAY_MERCHANT_NO"],
+        merchant_key,
+        platform_public,
+        base_url=config["SPARKPAY_BASE_URL"],
+        timeout=config["SPARKPAY_TIMEOUT"],
+        max_retries=int(config["SPARKPAY_MAX_RETRIES"]),
+        verify_responses=config["SPARKPAY_VERIFY_RESPONSES"],
+    )
+    if config["SANDBOX_ENABLED"]:
+        _mount_sandbox(app, merchant_key)
+
+
+def _mount_sandbox(app: Flask, merchant_key) -> None:  # type: ignore[no-untyped-def]
+    from sparkpay.sandbox import SandboxSettings, create_blueprint
+
+    from .extensions import csrf
+
+    platform_key = signing.load_private_key(app.config["SANDBOX_PLATFORM_PRIVATE_KEY"], "SANDBOX_PLATFORM_PRIVATE_KEY")
+    settings = SandboxSettings(
+        platform_private_key=platform_key,
+        merchant_no=app.config["SPARKPAY_MERCHANT_NO"],
+        app_id=app.config["SPARKPAY_APP_ID"],
+        merchant_public_key=merchant_key.public_key(),
+        db_path=str(Path(app.instance_path) / app.config.get("SANDBOX_DB_NAME", "sandbox.db")),
+        public_url=app.config["PUBLIC_BASE_URL"] + "/sandbox",
+        retry_scale=app.config["SANDBOX_RETRY_SCALE"],
+    )
+    blueprint = create_blueprint(settings)
+    app.extensions["sparkpay_sandbox"] = blueprint.sandbox  # stopped by whoever stops the app (tests)
+    # The sandbox plays a third party: its forms are its own, the shop's CSRF does not apply.
+    csrf.exempt(blueprint)
+    app.register_blueprint(blueprint, url_prefix="/sandbox")
+
+
+def client() -> SparkPayClient:
+    return current_app.extensions["sparkpay_client"]
+
+
+def notification_keys():  # type: ignore[no-untyped-def]
+    """(merchant private key, platform public key), loaded once at start."""
+    return current_app.extensions["sparkpay_keys"]

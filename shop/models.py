@@ -1,0 +1,234 @@
+"""The shop's tables: orders, their status history, received notifications, staff."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String, Text, types
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from sparkpay.networks import network_label
+from sparkpay.protocol import STATUS_CLOSED, STATUS_COMPLETED, STATUS_UNPAID
+
+from .extensions import db
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(types.TypeDecorator):
+    """Stores UTC; reads back aware UTC datetimes (SQLite returns naive ones)."""
+
+    impl = types.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class DecimalText(types.TypeDecorator):
+    """Money stored as exact decimal text (SQLite's Numeric goes through float)."""
+
+    impl = types.String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError("money must be a Decimal")
+        return format(value, "f")
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Decimal | None:
+        return Decimal(value) if value is not None else None
+
+
+class JSONText(types.TypeDecorator):
+    """A JSON document stored as text (amounts inside stay strings)."""
+
+    impl = types.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+
+# --- order statuses as the shop knows them -------------------------------------------------
+
+#: Saved locally, the create call not yet answered (or its outcome unknown).
+CREATING = "CREATING"
+#: The gateway refused the order; nothing to pay.
+FAILED = "FAILED"
+UNPAID = STATUS_UNPAID
+COMPLETED = STATUS_COMPLETED
+CLOSED = STATUS_CLOSED
+STATUSES = (CREATING, UNPAID, COMPLETED, CLOSED, FAILED)
+OPEN_STATUSES = (CREATING, UNPAID)
+
+STATUS_LABELS = {
+    CREATING: "Creating",
+    UNPAID: "Awaiting payment",
+    COMPLETED: "Paid",
+    CLOSED: "Closed",
+    FAILED: "Not created",
+}
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_no: Mapped[str] = mapped_column(String(64), unique=True)
+    edition: Mapped[str] = mapped_column(String(8))  # "normal" or "pro"
+    status: Mapped[str] = mapped_column(String(12), default=CREATING, index=True)
+    revision: Mapped[int] = mapped_column(default=1)
+    # What the shop sends.
+    amount: Mapped[Decimal] = mapped_column(DecimalText)
+    currency: Mapped[str] = mapped_column(String(10))
+    merchant_order_no: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(256))
+    goods_info: Mapped[str] = mapped_column(String(512))
+    order_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    timeout_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    receive_network: Mapped[str] = mapped_column(String(32), default="")
+    currency_networks: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    divide_detail: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    form_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    # What the gateway returns.
+    cashier_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    payment_order_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pay_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    real_pay_amount: Mapped[Decimal | None] = mapped_column(DecimalText, nullable=True)
+    pay_network: Mapped[int | None] = mapped_column(nullable=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    payer_addr: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    merchant_ca_addr: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    merchant_recv_account: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    payment_divide_detail: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    # Operations.
+    last_error_code: Mapped[int | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    last_queried_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    needs_attention: Mapped[str | None] = mapped_column(String(512), nullable=True)
+
+    events: Mapped[list["OrderEvent"]] = relationship(
+        back_populates="order", order_by="OrderEvent.id", cascade="all, delete-orphan"
+    )
+    notifications: Mapped[list["Notification"]] = relationship(
+        back_populates="order", order_by="Notification.id"
+    )
+
+    # Every UPDATE carries "WHERE revision = <read>" and bumps it: a concurrent writer that
+    # read an older row fails instead of overwriting (and the live views poll on it).
+    __mapper_args__ = {"version_id_col": revision}
+
+    @property
+    def is_pro(self) -> bool:
+        return self.edition == "pro"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (COMPLETED, CLOSED)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def pay_network_label(self) -> str:
+        return network_label(self.pay_network)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == UNPAID and self.timeout_at <= now_utc()
+
+
+class OrderEvent(db.Model):
+    """One entry of an order's history: a status change or a notable action, with its source."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    from_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    # create, webhook, query, close, reconcile, timeout, staff
+    source: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    order: Mapped[Order] = relationship(back_populates="events")
+
+
+class Notification(db.Model):
+    """Every delivery received on the webhook, verified or not, and what it did."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
+    remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    headers: Mapped[Any] = mapped_column(JSONText)
+    body: Mapped[str] = mapped_column(Text)
+    verified: Mapped[bool] = mapped_column(default=False)
+    error: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    payload: Mapped[str | None] = mapped_column(Text, nullable=True)
+    request_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pay_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    # applied, duplicate, stale, mismatch, unknown_order, rejected
+    outcome: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), nullable=True, index=True)
+
+    order: Mapped[Order | None] = relationship(back_populates="notifications")
+
+
+Index("ix_orders_status_created", Order.status, Order.created_at)
+
+ROLES = ("viewer", "manager")
+
+
+class Staff(UserMixin, db.Model):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16), default="viewer")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role == "manager"

@@ -1,0 +1,480 @@
+"""The order service: creation, the one state machine, close, query, notifications, reconcile.
+
+Every status change, whatever its source, goes through ``apply_status``: it refuses
+regressions from a final status, records an ``OrderEvent`` and bumps the order's revision
+(an optimistic lock: the UPDATE carries ``WHERE revision = <read>``).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Mapping
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from sparkpay import (
+    ApiError,
+    CurrencyNetworks,
+    GatewayServerError,
+    DivideDetail,
+    OrderAlreadyClosedError,
+    OrderNotClosableError,
+    OrderNotFoundError,
+    OrderRequest,
+    PaymentOrder,
+    ProOrderRequest,
+    RateLimitError,
+    SignatureVerificationError,
+    SparkPayError,
+    TransportError,
+)
+from sparkpay.models import format_amount, to_datetime
+from sparkpay.networks import format_receive_network, parse_receive_network
+from sparkpay.protocol import DUPLICATE_REQUEST_NO_CODE
+from sparkpay.notifications import open_notification
+
+from . import gateway
+from .extensions import db, write_transaction
+from .models import (
+    CLOSED,
+    COMPLETED,
+    CREATING,
+    FAILED,
+    OPEN_STATUSES,
+    UNPAID,
+    Notification,
+    Order,
+    OrderEvent,
+    now_utc,
+)
+
+log = logging.getLogger("shop.orders")
+
+#: Allowed transitions. COMPLETED is final. CLOSED -> COMPLETED only happens when the gateway
+#: itself reports the payment (a crypto payment confirmed after a close or the deadline), and
+#: the order is then flagged for staff. FAILED orders revive if the gateway shows them after all.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    CREATING: frozenset({UNPAID, COMPLETED, CLOSED, FAILED}),
+    FAILED: frozenset({UNPAID, COMPLETED, CLOSED}),
+    UNPAID: frozenset({COMPLETED, CLOSED}),
+    CLOSED: frozenset({COMPLETED}),
+    COMPLETED: frozenset(),
+}
+
+#: A CREATING order the gateway still does not know after this long was never created.
+CREATION_GRACE = timedelta(minutes=2)
+
+
+def new_request_no() -> str:
+    """An unguessable request number (96 random bits): shopper pages are reached by it."""
+    return "SP" + secrets.token_hex(12).upper()
+
+
+def get_order(request_no: str) -> Order | None:
+    """The order with this request number (the gateway treats it case-insensitively)."""
+    order = db.session.scalar(select(Order).where(Order.request_no == request_no))
+    if order is None and request_no:
+        order = db.session.scalar(select(Order).where(func.upper(Order.request_no) == request_no.upper()))
+    return order
+
+
+# --- the state machine ---------------------------------------------------------------------
+
+def apply_status(
+    order: Order,
+    new_status: str,
+    *,
+    source: str,
+    actor: str | None = None,
+    detail: str = "",
+    gateway_order: PaymentOrder | None = None,
+) -> str:
+    """Move ``order`` to ``new_status`` if allowed; return "applied", "duplicate" or "stale".
+
+    Runs inside the caller's transaction. Gateway fields are copied only with a change.
+    """
+    old_status = order.status
+    if new_status == old_status:
+        return "duplicate"
+    if new_status not in TRANSITIONS.get(old_status, frozenset()):
+        return "stale"
+    if gateway_order is not None:
+        _copy_gateway_fields(order, gateway_order)
+    order.status = new_status
+    if new_status == CLOSED and order.closed_time is None:
+        order.closed_time = now_utc()
+    if old_status == CLOSED and new_status == COMPLETED:
+        order.needs_attention = "Paid after it was closed: check with the shopper whether to refund or fulfil."
+        detail = (detail + " " if detail else "") + "Payment arrived after the order was closed."
+    order.events.append(OrderEvent(from_status=old_status, to_status=new_status, source=source, actor=actor, detail=detail))
+    log.info("order %s: %s -> %s (%s%s)", order.request_no, old_status, new_status, source, f", {actor}" if actor else "")
+    return "applied"
+
+
+def _copy_gateway_fields(order: Order, info: PaymentOrder) -> None:
+    order.payment_order_no = info.payment_order_no or order.payment_order_no
+    order.pay_time = to_datetime(info.pay_time) or order.pay_time
+    order.completed_time = to_datetime(info.completed_time) or order.completed_time
+    order.closed_time = to_datetime(info.closed_time) or order.closed_time
+    order.real_pay_amount = info.real_pay_amount if info.real_pay_amount is not None else order.real_pay_amount
+    paid = info.pay_network_info
+    if paid is not None:
+        order.pay_network = paid.pay_network
+        order.tx_hash = paid.tx_hash
+        order.payer_addr = paid.payer_addr
+        order.merchant_ca_addr = paid.merchant_ca_addr
+        order.merchant_recv_account = paid.merchant_recv_account
+        if paid.payment_divide_detail is not None:
+            order.payment_divide_detail = paid.payment_divide_detail.to_dict()
+
+
+def mismatch(order: Order, info: PaymentOrder) -> str | None:
+    """Why a verified gateway statement does not fit the stored order, or None if it does."""
+    config = current_app.config
+    if info.merchant_customer_no and info.merchant_customer_no != config["SPARKPAY_MERCHANT_NO"]:
+        return f"merchant {info.merchant_customer_no} is not this shop's"
+    if info.app_id and info.app_id != config["SPARKPAY_APP_ID"]:
+        return f"app id {info.app_id} is not this shop's"
+    if info.amount is not None and info.is_pro != order.is_pro:
+        return "edition differs from the stored order"
+    if info.amount is not None and info.amount != order.amount:
+        return f"amount {format_amount(info.amount)} differs from the stored {format_amount(order.amount)}"
+    if info.currency and info.currency != order.currency:
+        return f"currency {info.currency} differs from the stored {order.currency}"
+    if (
+        info.pay_status == COMPLETED
+        and not order.is_pro
+        and info.real_pay_amount is not None
+        and info.real_pay_amount < order.amount
+    ):
+        return f"only {format_amount(info.real_pay_amount)} of {format_amount(order.amount)} was paid"
+    return None
+
+
+def _apply_gateway_statement(order: Order, info: PaymentOrder, *, source: str, actor: str | None) -> str:
+    """Apply what the gateway says about ``order`` (after checking it fits); return the outcome."""
+    problem = mismatch(order, info)
+    if problem:
+        order.needs_attention = f"Gateway data does not match ({source}): {problem}."
+        order.events.append(OrderEvent(from_status=order.status, to_status=order.status, source=source, actor=actor, detail=f"Not applied: {problem}."))
+        log.warning("order %s: %s statement not applied: %s", order.request_no, source, problem)
+        return "mismatch"
+    if info.pay_status not in (UNPAID, COMPLETED, CLOSED):
+        return "stale"
+    if info.pay_status == CLOSED and source in ("query", "reconcile") and order.timeout_at <= now_utc():
+        source = "timeout"
+    return apply_status(order, info.pay_status, source=source, actor=actor, gateway_order=info)
+
+
+def _locked(order_id: int) -> Order:
+    return db.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).one()
+
+
+# --- creation ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NewOrder:
+    """What staff asked for on the creation form (already parsed, not yet validated)."""
+
+    edition: str
+    amount: str
+    currency: str
+    description: str
+    goods_info: str
+    timeout_minutes: int
+    merchant_order_no: str = ""
+    user_id: str = ""
+    networks: tuple[int, ...] = ()
+    currency_networks: tuple[CurrencyNetworks, ...] = ()
+    divide_detail: DivideDetail | None = None
+    form_token: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    order: Order
+    error: ApiError | None = None
+    unknown: bool = False
+    existing: bool = False
+
+
+def build_request(new: NewOrder, request_no: str, now: datetime) -> OrderRequest | ProOrderRequest:
+    """The SDK request for ``new``; raises sparkpay.ValidationError naming the bad field."""
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    order_time = int(now.timestamp())
+    common: dict[str, Any] = dict(
+        request_no=request_no,
+        merchant_order_no=new.merchant_order_no or request_no,
+        merchant_application_user_id=new.user_id or "guest",
+        merchant_order_time=order_time,
+        merchant_order_timeout=order_time + new.timeout_minutes * 60,
+        merchant_order_desc=new.description,
+        goods_info=new.goods_info,
+        notify_url=f"{base_url}/webhooks/sparkpay",
+        redirect_url=f"{base_url}/checkout/return/{request_no}",
+        divide_detail=new.divide_detail,
+    )
+    if new.edition == "pro":
+        return ProOrderRequest(
+            pricing_amount=new.amount,  # type: ignore[arg-type]
+            pricing_currency=new.currency,
+            available_payment_currency_networks=new.currency_networks,
+            **common,
+        )
+    return OrderRequest(total_amount=new.amount, merchant_order_currency=new.currency, receive_network=new.networks, **common)  # type: ignore[arg-type]
+
+
+def request_for(order: Order) -> OrderRequest | ProOrderRequest:
+    """The SDK request for a stored order: the same content every time, so a re-send is idempotent."""
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    common: dict[str, Any] = dict(
+        request_no=order.request_no,
+        merchant_order_no=order.merchant_order_no,
+        merchant_application_user_id=order.user_id,
+        merchant_order_time=int(order.order_time.timestamp()),
+        merchant_order_timeout=int(order.timeout_at.timestamp()),
+        merchant_order_desc=order.description,
+        goods_info=order.goods_info,
+        notify_url=f"{base_url}/webhooks/sparkpay",
+        redirect_url=f"{base_url}/checkout/return/{order.request_no}",
+        divide_detail=DivideDetail.from_dict(order.divide_detail),
+    )
+    if order.is_pro:
+        return ProOrderRequest(
+            pricing_amount=order.amount,
+            pricing_currency=order.currency,
+            available_payment_currency_networks=tuple(CurrencyNetworks.from_dict(p) for p in order.currency_networks or ()),
+            **common,
+        )
+    return OrderRequest(
+        total_amount=order.amount,
+        merchant_order_currency=order.currency,
+        receive_network=parse_receive_network(order.receive_network),
+        **common,
+    )
+
+
+def create_order(new: NewOrder, staff_email: str | None) -> CreateResult:
+    """Save the order, then ask the gateway for it; never creates two gateway orders for one form.
+
+    Raises sparkpay.ValidationError (before anything is saved) when a field is invalid.
+    """
+    if new.form_token:
+        existing = db.session.scalar(select(Order).where(Order.form_token == new.form_token))
+        if existing is not None:
+            return CreateResult(existing, existing=True)
+    now = now_utc().replace(microsecond=0)
+    request = build_request(new, new_request_no(), now)
+    is_pro = isinstance(request, ProOrderRequest)
+    order = Order(
+        request_no=request.request_no,
+        edition="pro" if is_pro else "normal",
+        status=CREATING,
+        amount=request.pricing_amount if is_pro else request.total_amount,  # type: ignore[union-attr]
+        currency=request.pricing_currency if is_pro else request.merchant_order_currency,  # type: ignore[union-attr]
+        merchant_order_no=request.merchant_order_no,
+        user_id=request.merchant_application_user_id,
+        description=request.merchant_order_desc,
+        goods_info=request.goods_info,
+        order_time=now,
+        timeout_at=datetime.fromtimestamp(request.merchant_order_timeout, tz=timezone.utc),
+        receive_network="" if is_pro else format_receive_network(request.receive_network),  # type: ignore[union-attr]
+        currency_networks=[p.to_dict() for p in request.available_payment_currency_networks] if is_pro else None,  # type: ignore[union-attr]
+        divide_detail=request.divide_detail.to_dict() if request.divide_detail else None,
+        form_token=new.form_token,
+        created_by=staff_email,
+    )
+    order.events.append(OrderEvent(from_status=None, to_status=CREATING, source="staff", actor=staff_email, detail="Order saved; asking the gateway."))
+    try:
+        with write_transaction():
+            db.session.add(order)
+    except IntegrityError:
+        # A concurrent submission of the same form won the race: show its order.
+        existing = db.session.scalar(select(Order).where(Order.form_token == new.form_token))
+        if existing is None:
+            raise
+        return CreateResult(existing, existing=True)
+    return send_create(order, source="create")
+
+
+def send_create(order: Order, *, source: str) -> CreateResult:
+    """Send (or re-send, with identical content) the create call of a CREATING order."""
+    client = gateway.client()
+    request = request_for(order)
+    try:
+        result = client.create_pro_order(request) if order.is_pro else client.create_order(request)  # type: ignore[arg-type]
+    except (GatewayServerError, RateLimitError, TransportError, SignatureVerificationError) as error:
+        # No usable answer: the gateway may or may not hold the order. Keep it CREATING; the
+        # reconciler re-sends the identical request, which the gateway answers idempotently.
+        with write_transaction():
+            order = _locked(order.id)
+            order.last_error = f"Outcome unknown ({error.message}); the order will be checked with the gateway."
+            order.events.append(OrderEvent(from_status=CREATING, to_status=CREATING, source=source, detail=order.last_error))
+        return CreateResult(order, unknown=True)
+    except ApiError as error:
+        if error.code == DUPLICATE_REQUEST_NO_CODE and source != "create":
+            # The gateway has an order under this number but refuses the re-send: ask it.
+            return CreateResult(order, unknown=refresh_from_gateway(order, source=source, query_only=True) == "unreachable")
+        with write_transaction():
+            order = _locked(order.id)
+            order.last_error_code, order.last_error = error.code, error.message
+            apply_status(order, FAILED, source=source, detail=f"Gateway refused the order: {error.code} {error.meaning}.")
+        return CreateResult(order, error=error)
+    with write_transaction():
+        order = _locked(order.id)
+        order.cashier_url = result.cashier_url
+        order.payment_order_no = result.payment_order_no or order.payment_order_no
+        order.last_error = order.last_error_code = None
+        apply_status(order, UNPAID, source=source, detail="Gateway accepted the order.")
+    return CreateResult(order)
+
+
+# --- query, close, reconcile ---------------------------------------------------------------
+
+def refresh_from_gateway(order: Order, *, source: str, actor: str | None = None, query_only: bool = False) -> str:
+    """Ask the gateway for the order's status and apply it; return the outcome.
+
+    An order still CREATING (its create call went unanswered) is re-sent with identical
+    content instead, which the gateway answers idempotently with the same order.
+    Outcomes: applied, duplicate, stale, mismatch, not_found, unreachable.
+    """
+    if order.status == CREATING and not query_only:
+        result = send_create(order, source=source)
+        return "unreachable" if result.unknown else "applied"
+    client = gateway.client()
+    try:
+        info = client.query_pro_order(order.request_no) if order.is_pro else client.query_order(order.request_no)
+    except OrderNotFoundError:
+        with write_transaction():
+            locked = _locked(order.id)
+            locked.last_queried_at = now_utc()
+            if locked.status == CREATING and locked.created_at <= now_utc() - CREATION_GRACE:
+                locked.last_error = "The gateway has no such order: it was never created."
+                apply_status(locked, FAILED, source=source, actor=actor, detail=locked.last_error)
+        return "not_found"
+    except SparkPayError as error:
+        log.warning("order %s: %s query failed: %s", order.request_no, source, error.message)
+        return "unreachable"
+    with write_transaction():
+        locked = _locked(order.id)
+        db.session.execute(update(Order).where(Order.id == order.id).values(last_queried_at=now_utc()))
+        return _apply_gateway_statement(locked, info, source=source, actor=actor)
+
+
+def query_if_due(order: Order) -> None:
+    """While a shopper waits on the return page, ask the gateway at most every few seconds."""
+    if not order.is_open:
+        return
+    interval = timedelta(seconds=current_app.config["RETURN_PAGE_QUERY_INTERVAL_SECONDS"])
+    if order.last_queried_at is not None and order.last_queried_at > now_utc() - interval:
+        return
+    refresh_from_gateway(order, source="query", actor="return page")
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    closed: bool
+    message: str
+
+
+def close_order(order: Order, staff_email: str | None) -> CloseResult:
+    """Ask the gateway to close an unpaid order; 43006/43007 end in the gateway's real status."""
+    if order.status != UNPAID:
+        return CloseResult(False, f"Only orders awaiting payment can be closed; this one is {order.status_label.lower()}.")
+    try:
+        gateway.client().close_order(order.request_no)
+    except OrderAlreadyClosedError:
+        refresh_from_gateway(order, source="close", actor=staff_email)
+        return CloseResult(True, "The gateway had already closed this order.")
+    except OrderNotClosableError:
+        refresh_from_gateway(order, source="close", actor=staff_email)
+        db.session.refresh(order)
+        if order.status == COMPLETED:
+            return CloseResult(False, "The gateway refused to close it: the shopper has already paid.")
+        return CloseResult(False, "The gateway refused to close it (43006): its status does not allow closing.")
+    except OrderNotFoundError:
+        return CloseResult(False, "The gateway does not know this order (43005).")
+    except ApiError as error:
+        return CloseResult(False, f"The gateway refused to close it: {error.code} {error.meaning}.")
+    except SparkPayError as error:
+        return CloseResult(False, f"Could not reach the gateway ({error.message}); nothing changed. Try again.")
+    with write_transaction():
+        locked = _locked(order.id)
+        apply_status(locked, CLOSED, source="close", actor=staff_email, detail="Closed at the gateway by staff.")
+    return CloseResult(True, "Order closed. The shopper can no longer pay it.")
+
+
+@dataclass
+class ReconcileSummary:
+    checked: int = 0
+    changed: int = 0
+    unreachable: int = 0
+
+
+def reconcile(limit: int = 500) -> ReconcileSummary:
+    """Query the gateway for every open order (oldest first) and apply what it says."""
+    summary = ReconcileSummary()
+    ids = db.session.scalars(
+        select(Order.id).where(Order.status.in_(OPEN_STATUSES)).order_by(Order.created_at).limit(limit)
+    ).all()
+    for order_id in ids:
+        order = db.session.get(Order, order_id)
+        if order is None or not order.is_open:
+            continue
+        outcome = refresh_from_gateway(order, source="reconcile", actor="reconciler")
+        summary.checked += 1
+        summary.changed += outcome == "applied"
+        summary.unreachable += outcome == "unreachable"
+    return summary
+
+
+# --- notifications -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    http_status: int
+    body: str
+    outcome: str
+
+
+def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> DeliveryResult:
+    """Open, record and apply one webhook delivery. Acknowledge only what was committed.
+
+    A delivery that cannot be verified is recorded and refused (the gateway retries, an
+    attacker learns nothing). A verified one that does not fit the stored order is recorded,
+    flagged for staff and acknowledged, since retrying cannot make it valid.
+    """
+    text = raw_body.decode("utf-8", errors="replace")
+    kept_headers = {k: v for k, v in headers.items() if k.lower() in ("content-type", "user-agent", "content-length")}
+    merchant_key, platform_public = gateway.notification_keys()
+    try:
+        notification = open_notification(raw_body, merchant_private_key=merchant_key, platform_public_key=platform_public)
+    except SparkPayError as error:
+        with write_transaction():
+            db.session.add(Notification(remote_addr=remote_addr, headers=kept_headers, body=text, verified=False, error=error.message, outcome="rejected"))
+        log.warning("webhook delivery from %s refused: %s", remote_addr, error.message)
+        return DeliveryResult(400, "refused", "rejected")
+
+    info = notification.order
+    with write_transaction():
+        record = Notification(
+            remote_addr=remote_addr, headers=kept_headers, body=text, verified=True,
+            payload=notification.payload.decode("utf-8", errors="replace"),
+            request_no=info.request_no, pay_status=info.pay_status, outcome="unknown_order",
+        )
+        db.session.add(record)
+        order = get_order(info.request_no)
+        if order is None:
+            record.error = "no order with this request number"
+        else:
+            order = _locked(order.id)
+            record.order = order
+            db.session.flush()
+            record.outcome = _apply_gateway_statement(order, info, source="webhook", actor=f"notification #{record.id}")
+    return DeliveryResult(200, "SUCCESS", record.outcome)

@@ -1,0 +1,171 @@
+"""The shop as it runs: a real server on a free port, its sandbox mounted, a temporary SQLite file."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from shop import create_app
+from shop.cli import add_staff
+from sparkpay import signing
+
+PASSWORD = "correct horse battery staple"
+
+
+def csrf_token_in(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+@dataclass
+class Shop:
+    """A running shop: its base URL, the Flask app (for reading the database) and helpers."""
+
+    url: str
+    app: Any
+
+    def add_staff(self, email: str, role: str = "manager") -> None:
+        with self.app.app_context():
+            add_staff(email, PASSWORD, role)
+
+    def sign_in(self, email: str = "manager@shop.test", role: str = "manager") -> requests.Session:
+        """A browser-like session signed in as a new staff member of ``role``."""
+        self.add_staff(email, role)
+        session = requests.Session()
+        page = session.get(f"{self.url}/login")
+        response = session.post(
+            f"{self.url}/login",
+            data={"csrf_token": csrf_token_in(page.text), "email": email, "password": PASSWORD},
+            allow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+        return session
+
+    def post_order_form(self, session: requests.Session, edition: str = "normal", **fields: Any) -> requests.Response:
+        """Fill and send /orders/new as a browser would (hidden fields from the page)."""
+        page = session.get(f"{self.url}/orders/new", params={"edition": edition})
+        token = re.search(r'name="form_token" type="hidden" value="([^"]*)"', page.text)
+        data = {
+            "csrf_token": csrf_token_in(page.text),
+            "edition": edition,
+            "form_token": token.group(1) if token else "",
+            "description": "Green tea",
+            "goods_info": "1 x green tea, 250 g",
+            "amount": "12.5",
+            "currency": "USDT",
+            "timeout_minutes": "30",
+            **fields,
+        }
+        return session.post(f"{self.url}/orders/new", data=data, allow_redirects=False)
+
+    def create_order(self, session: requests.Session, edition: str = "normal", **fields: Any) -> str:
+        """Create an order through the form; return its request number."""
+        response = self.post_order_form(session, edition, **fields)
+        assert response.status_code == 303, response.text
+        return response.headers["Location"].rsplit("/", 1)[1]
+
+    def sandbox(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Call the sandbox's control surface (what a demo's buttons do)."""
+        response = requests.request(method, f"{self.url}/sandbox/control{path}", timeout=10, **kwargs)
+        assert response.status_code < 400, response.text
+        return response
+
+    def order_numbers(self) -> list[str]:
+        """Every stored request number, newest first."""
+        from shop.extensions import db
+        from shop.models import Order
+
+        with self.app.app_context():
+            return list(db.session.scalars(db.select(Order.request_no).order_by(Order.id.desc())))
+
+    def order(self, request_no: str):  # type: ignore[no-untyped-def]
+        """The stored order, read fresh from the database."""
+        from shop.extensions import db
+        from shop.models import Order
+
+        with self.app.app_context():
+            order = db.session.query(Order).filter_by(request_no=request_no).one()
+            _ = order.events, order.notifications  # load them before the session closes
+            db.session.expunge_all()
+            return order
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll ``condition`` until it returns something truthy (never a speed assertion)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+class _LateBoundApp:
+    """A WSGI app set after the server is bound, so the app can be told its own port."""
+
+    app: Any = None
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        return self.app(environ, start_response)
+
+
+def start_shop(tmp_path, merchant_key, platform_key, **overrides: Any) -> Iterator[Shop]:
+    late = _LateBoundApp()
+    server = make_server("127.0.0.1", 0, late, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    config = {
+        "PUBLIC_BASE_URL": url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}",
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SPARKPAY_PRIVATE_KEY": signing.private_key_pem(merchant_key).decode(),
+        "SANDBOX_PLATFORM_PRIVATE_KEY": signing.private_key_pem(platform_key).decode(),
+        "RECONCILE_INTERVAL_SECONDS": 0,
+        "RETURN_PAGE_QUERY_INTERVAL_SECONDS": 0,
+        "SANDBOX_RETRY_SCALE": 0.01,
+        "SPARKPAY_MAX_RETRIES": 1,
+        "SPARKPAY_TIMEOUT": (2.0, 3.0),
+        **overrides,
+    }
+    late.app = create_app(config, instance_path=str(tmp_path / "instance"))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Shop(url, late.app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+        sandbox = late.app.extensions.get("sparkpay_sandbox")
+        if sandbox is not None:
+            sandbox.stop()
+        with late.app.app_context():
+            from shop.extensions import db
+
+            db.engine.dispose()
+
+
+@pytest.fixture
+def shop(tmp_path, merchant_key, platform_key) -> Iterator[Shop]:
+    yield from start_shop(tmp_path, merchant_key, platform_key)
+
+
+@pytest.fixture
+def manager(shop: Shop) -> requests.Session:
+    return shop.sign_in("manager@shop.test", "manager")
+
+
+@pytest.fixture
+def viewer(shop: Shop) -> requests.Session:
+    return shop.sign_in("viewer@shop.test", "viewer")

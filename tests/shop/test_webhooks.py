@@ -1,0 +1,174 @@
+"""/webhooks/sparkpay: sealed notifications, genuine (from the sandbox) and hand-made."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import pytest
+import requests
+
+from sparkpay import seal_notification
+
+from .conftest import Shop, wait_for
+
+
+@pytest.fixture
+def unpaid(shop: Shop, manager) -> str:
+    """An UNPAID normal order of 12.5 USDT."""
+    return shop.create_order(manager, amount="12.5", networks=["2"])
+
+
+def statement(shop: Shop, request_no: str, pay_status: str = "COMPLETED", **changes) -> dict:
+    """What the gateway says about an order in a notification (§6 of sparkpay-api.md)."""
+    now = int(time.time())
+    data = {
+        "request_no": request_no,
+        "merchant_customer_no": shop.app.config["SPARKPAY_MERCHANT_NO"],
+        "app_id": shop.app.config["SPARKPAY_APP_ID"],
+        "pay_status": pay_status,
+        "payment_order_no": "PO" + request_no,
+        "total_amount": "12.5",
+        "merchant_order_currency": "USDT",
+        "pay_time": now if pay_status == "COMPLETED" else 0,
+        "completed_time": now if pay_status == "COMPLETED" else 0,
+        "pay_network_info": {"pay_network": 2, "tx_hash": "0x" + "ab" * 32, "payer_addr": "0x" + "cd" * 20},
+    }
+    data.update(changes)
+    return data
+
+
+def sealed(shop: Shop, data: dict, merchant_key, platform_key) -> bytes:
+    return seal_notification(
+        json.dumps(data).encode(),
+        merchant_public_key=merchant_key.public_key(),
+        platform_private_key=platform_key,
+        app_id=shop.app.config["SPARKPAY_APP_ID"],
+    )
+
+
+def deliver(shop: Shop, body: bytes) -> requests.Response:
+    return requests.post(f"{shop.url}/webhooks/sparkpay", data=body, headers={"Content-Type": "application/json"}, timeout=10)
+
+
+def outcomes(shop: Shop, request_no: str) -> list[str]:
+    return [n.outcome for n in shop.order(request_no).notifications]
+
+
+def test_a_payment_at_the_sandbox_completes_the_order_through_the_webhook(shop: Shop, manager, unpaid) -> None:
+    shop.sandbox("POST", f"/orders/{unpaid}/pay", json={"network": 2})
+    order = wait_for(lambda: (o := shop.order(unpaid)).status == "COMPLETED" and o, what="the notification")
+
+    assert order.events[-1].source == "webhook"
+    assert order.pay_network == 2 and order.tx_hash and order.payer_addr and order.pay_time
+    (notification,) = order.notifications
+    assert notification.verified and notification.outcome == "applied"
+    detail = manager.get(f"{shop.url}/orders/{unpaid}").text
+    assert order.tx_hash in detail and "Paid" in detail
+    deliveries = shop.sandbox("GET", "/deliveries", params={"request_no": unpaid}).json()
+    assert any(a.get("http_status") == 200 for d in _attempts(deliveries) for a in [d])
+
+
+def _attempts(deliveries) -> list[dict]:
+    """The sandbox delivery log's attempts, whatever its nesting."""
+    items = deliveries.get("deliveries", deliveries) if isinstance(deliveries, dict) else deliveries
+    found = []
+    for item in items:
+        found.extend(item.get("attempts", [item]))
+    return found
+
+
+def test_a_genuine_delivery_needs_no_csrf_token_and_is_acknowledged_after_commit(shop, unpaid, merchant_key, platform_key) -> None:
+    response = deliver(shop, sealed(shop, statement(shop, unpaid), merchant_key, platform_key))
+    assert (response.status_code, response.text) == (200, "SUCCESS")
+    order = shop.order(unpaid)
+    assert order.status == "COMPLETED" and order.tx_hash == "0x" + "ab" * 32
+
+
+def test_a_forged_signature_is_refused_recorded_and_logged(shop, unpaid, merchant_key, other_key, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="shop.orders")
+    response = deliver(shop, sealed(shop, statement(shop, unpaid), merchant_key, other_key))
+    assert response.status_code == 400 and response.text != "SUCCESS"
+    assert shop.order(unpaid).status == "UNPAID"
+    with shop.app.app_context():
+        from shop.extensions import db
+        from shop.models import Notification
+
+        (record,) = db.session.query(Notification).all()
+        assert (record.verified, record.outcome) == (False, "rejected")
+        assert "signature" in record.error
+    assert any("refused" in r.getMessage() and "signature" in r.getMessage() for r in caplog.records)
+
+
+def test_a_body_sealed_for_another_merchant_cannot_be_opened(shop, unpaid, other_key, platform_key) -> None:
+    response = deliver(shop, sealed(shop, statement(shop, unpaid), other_key, platform_key))
+    assert response.status_code == 400
+    assert shop.order(unpaid).status == "UNPAID"
+
+
+@pytest.mark.parametrize("body", [b"not json at all", b"{}", b'{"head": {}, "body": "x"}', b"[1,2]"])
+def test_malformed_bodies_are_refused_cleanly(shop, body) -> None:
+    response = deliver(shop, body)
+    assert response.status_code == 400
+    assert "Traceback" not in response.text
+
+
+def test_an_oversized_body_is_refused(shop) -> None:
+    response = deliver(shop, b"{" + b" " * (shop.app.config["WEBHOOK_MAX_BYTES"] + 1) + b"}")
+    assert response.status_code == 413
+
+
+def test_a_replayed_delivery_changes_nothing(shop, unpaid, merchant_key, platform_key) -> None:
+    body = sealed(shop, statement(shop, unpaid), merchant_key, platform_key)
+    assert deliver(shop, body).text == "SUCCESS"
+    assert deliver(shop, body).text == "SUCCESS"
+    order = shop.order(unpaid)
+    assert outcomes(shop, unpaid) == ["applied", "duplicate"]
+    assert [e.to_status for e in order.events].count("COMPLETED") == 1
+
+
+def test_a_duplicate_sent_afresh_changes_nothing(shop, unpaid, merchant_key, platform_key) -> None:
+    for _ in range(2):  # two sealings: fresh AES keys, same statement
+        assert deliver(shop, sealed(shop, statement(shop, unpaid), merchant_key, platform_key)).text == "SUCCESS"
+    assert outcomes(shop, unpaid) == ["applied", "duplicate"]
+
+
+def test_an_out_of_order_delivery_never_regresses_a_final_status(shop, unpaid, merchant_key, platform_key) -> None:
+    completed = sealed(shop, statement(shop, unpaid), merchant_key, platform_key)
+    unpaid_again = sealed(shop, statement(shop, unpaid, "UNPAID"), merchant_key, platform_key)
+    closed = sealed(shop, statement(shop, unpaid, "CLOSED"), merchant_key, platform_key)
+    for body in (completed, unpaid_again, closed):
+        assert deliver(shop, body).text == "SUCCESS"
+    assert shop.order(unpaid).status == "COMPLETED"
+    assert outcomes(shop, unpaid) == ["applied", "stale", "stale"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"total_amount": "1.25"}, "amount 1.25 differs"),
+        ({"merchant_order_currency": "USDC"}, "currency USDC differs"),
+        ({"merchant_customer_no": "SOMEONE_ELSE"}, "merchant SOMEONE_ELSE"),
+        ({"real_pay_amount": "10"}, "only 10 of 12.5"),
+    ],
+)
+def test_a_statement_that_does_not_fit_the_order_is_flagged_not_applied(shop, manager, unpaid, merchant_key, platform_key, changes, reason) -> None:
+    response = deliver(shop, sealed(shop, statement(shop, unpaid, **changes), merchant_key, platform_key))
+    assert response.text == "SUCCESS"  # retrying cannot make it fit: acknowledged, kept for staff
+    order = shop.order(unpaid)
+    assert order.status == "UNPAID"
+    assert reason in order.needs_attention
+    assert outcomes(shop, unpaid) == ["mismatch"]
+    assert "Needs attention" in manager.get(f"{shop.url}/orders/{unpaid}").text
+
+
+def test_a_notification_for_an_unknown_order_is_recorded(shop, merchant_key, platform_key) -> None:
+    response = deliver(shop, sealed(shop, statement(shop, "SPNOSUCHORDER"), merchant_key, platform_key))
+    assert response.text == "SUCCESS"
+    with shop.app.app_context():
+        from shop.extensions import db
+        from shop.models import Notification
+
+        (record,) = db.session.query(Notification).all()
+        assert record.outcome == "unknown_order" and record.request_no == "SPNOSUCHORDER"
