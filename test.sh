@@ -3,5 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
+missing=()
+command -v openssl >/dev/null || missing+=(openssl)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo)
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${missing[@]}"
+fi
 exec python3 -m pytest "$@"

@@ -1,0 +1,122 @@
+"""The journeys staff and shoppers take, in Chromium, with htmx doing the live refresh."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.shop.conftest import Shop
+
+from .conftest import screenshot
+
+
+def create_order_in_ui(page: Page, shop: Shop, description: str = "Oolong tea, 100 g", amount: str = "18.5") -> str:
+    page.goto(f"{shop.url}/orders/new")
+    page.get_by_label("Description shown to the shopper").fill(description)
+    page.get_by_label("Goods", exact=True).fill("1 x " + description)
+    page.get_by_label("Amount", exact=True).fill(amount)
+    page.get_by_label("Ethereum", exact=True).check()
+    page.get_by_role("button", name="Create order").click()
+    page.wait_for_url(re.compile(r"/orders/SP[0-9A-F]+$"))
+    return page.url.rsplit("/", 1)[1]
+
+
+def mark_page(page: Page) -> None:
+    """Tag the loaded document; a reload would lose the tag."""
+    page.evaluate("document.documentElement.dataset.testMark = 'loaded once'")
+
+
+def assert_not_reloaded(page: Page) -> None:
+    assert page.evaluate("document.documentElement.dataset.testMark") == "loaded once"
+
+
+def test_order_is_paid_and_both_sides_see_it_live(shop: Shop, staff_page: Page, shopper_page: Page) -> None:
+    request_no = create_order_in_ui(staff_page, shop)
+    expect(staff_page.get_by_text("Order created")).to_be_visible()
+    staff_page.get_by_role("button", name="Copy").click()
+    expect(staff_page.locator("#copy-status")).not_to_be_empty()
+    link = staff_page.locator("#checkout-link").input_value()
+    assert link == f"{shop.url}/pay/{request_no}"
+
+    staff_page.goto(f"{shop.url}/orders")
+    row = staff_page.locator(f"#order-{request_no}")
+    expect(row).to_contain_text("Awaiting payment")
+    mark_page(staff_page)
+
+    shopper_page.goto(link)
+    expect(shopper_page.get_by_text("18.5")).to_be_visible()
+    shopper_page.get_by_role("link", name="Continue to payment").click()
+    shopper_page.wait_for_url(re.compile(r"/sandbox/cashier/"))
+    shopper_page.get_by_label(re.compile("Ethereum")).check()
+    shopper_page.get_by_role("button", name=re.compile(r"^Pay")).click()
+    shopper_page.wait_for_url(re.compile(rf"/checkout/return/{request_no}"))
+    expect(shopper_page.get_by_text("Payment received")).to_be_visible()
+
+    expect(row).to_contain_text("Paid")
+    assert_not_reloaded(staff_page)
+
+
+def test_an_order_left_unpaid_closes_on_both_sides(shop: Shop, staff_page: Page, shopper_page: Page) -> None:
+    request_no = create_order_in_ui(staff_page, shop)
+    staff_page.goto(f"{shop.url}/orders")
+    mark_page(staff_page)
+
+    shopper_page.goto(f"{shop.url}/pay/{request_no}")
+    shopper_page.get_by_role("link", name="Continue to payment").click()
+    shopper_page.get_by_role("link", name=re.compile("Cancel")).click()
+    shopper_page.wait_for_url(re.compile(rf"/checkout/return/{request_no}"))
+    expect(shopper_page.get_by_text("Waiting for your payment")).to_be_visible()
+    mark_page(shopper_page)
+
+    shop.sandbox("POST", f"/orders/{request_no}/expire")
+    expect(shopper_page.get_by_text("Payment not completed")).to_be_visible()
+    assert_not_reloaded(shopper_page)
+    shop.app.test_cli_runner().invoke(args=["sparkpay", "reconcile"])
+    expect(staff_page.locator(f"#order-{request_no}")).to_contain_text("Closed")
+    assert_not_reloaded(staff_page)
+
+
+def test_a_manager_closes_an_unpaid_order_from_its_page(shop: Shop, staff_page: Page) -> None:
+    request_no = create_order_in_ui(staff_page, shop)
+    staff_page.get_by_text("Close order…").click()
+    staff_page.get_by_role("button", name="Yes, close this order").click()
+    expect(staff_page.get_by_text("Order closed.")).to_be_visible()
+    expect(staff_page.locator("#order-live .badge").first).to_have_text("Closed")
+    assert shop.order(request_no).status == "CLOSED"
+
+
+def test_a_dropped_notification_still_ends_right(shop: Shop, staff_page: Page, shopper_page: Page) -> None:
+    request_no = create_order_in_ui(staff_page, shop)
+    shop.sandbox("POST", "/faults", json={"notify_drop": -1})
+    mark_page(staff_page)  # on the order's own page
+
+    shopper_page.goto(f"{shop.url}/pay/{request_no}")
+    shopper_page.get_by_role("link", name="Continue to payment").click()
+    shopper_page.get_by_role("button", name=re.compile(r"^Pay")).click()
+    expect(shopper_page.get_by_text("Payment received")).to_be_visible()  # the return page asked the gateway
+
+    expect(staff_page.locator("#order-live .badge").first).to_have_text("Paid")
+    assert_not_reloaded(staff_page)
+    order = shop.order(request_no)
+    assert order.notifications == [] and order.events[-1].source == "query"
+
+
+def test_form_errors_sit_next_to_their_fields(shop: Shop, staff_page: Page) -> None:
+    staff_page.goto(f"{shop.url}/orders/new")
+    staff_page.get_by_label("Description shown to the shopper").fill("Tea")
+    staff_page.get_by_label("Goods", exact=True).fill("Tea")
+    staff_page.get_by_label("Amount", exact=True).fill("1.1234567")
+    staff_page.get_by_role("button", name="Create order").click()
+    amount = staff_page.get_by_label("Amount", exact=True)
+    expect(amount).to_have_attribute("aria-invalid", "true")
+    expect(staff_page.locator("#amount-error")).to_contain_text("more than 6 decimal places")
+    expect(staff_page.get_by_role("alert")).to_contain_text("Please correct the fields marked below")
+
+
+def test_a_signed_out_visit_lands_on_sign_in(shop: Shop, browser) -> None:
+    page = browser.new_page()
+    page.goto(f"{shop.url}/orders")
+    expect(page).to_have_url(re.compile(r"/login\?next=/orders"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.context.close()
