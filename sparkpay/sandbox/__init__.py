@@ -41,9 +41,9 @@ def _file(path: Path, make) -> bytes:  # type: ignore[no-untyped-def]
     return path.read_bytes()
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """The sandbox alone, mounted at /sandbox, with its identity and keys kept in instance/."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_path=instance_path or os.path.abspath("instance"), instance_relative_config=True)
     app.config.update({k: v for k, v in os.environ.items() if k.startswith("SANDBOX_")})
     app.config.update(config or {})
     instance = Path(app.instance_path)

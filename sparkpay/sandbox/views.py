@@ -122,8 +122,9 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
             raise Refusal(40009, "the body is not JSON") from None
 
     def cashier_url(order: dict[str, Any]) -> str:
-        base = settings.public_url or request.url_root.rstrip("/") + (bp.url_prefix or "")
-        return f"{base.rstrip('/')}/cashier/{order['cashier_token']}"
+        if settings.public_url:
+            return f"{settings.public_url.rstrip('/')}/cashier/{order['cashier_token']}"
+        return url_for("sandbox.cashier", token=order["cashier_token"], _external=True)
 
     def created(body: Any, edition: str) -> dict[str, Any]:
         order = sandbox.create(body, edition)
