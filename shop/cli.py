@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from sparkpay import signing
@@ -42,6 +42,7 @@ def add_staff(email: str, password: str, role: str) -> Staff:
 
 @click.command("create-staff")
 @click.argument("email")
+@with_appcontext
 @click.option("--password", help="Read from standard input (or prompted) when not given.")
 @click.option("--role", type=click.Choice(ROLES), default="manager", show_default=True)
 def create_staff_command(email: str, password: str | None, role: str) -> None:
