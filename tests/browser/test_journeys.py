@@ -8,7 +8,6 @@ from playwright.sync_api import Page, expect
 
 from tests.shop.conftest import Shop
 
-from .conftest import screenshot
 
 
 def create_order_in_ui(page: Page, shop: Shop, description: str = "Oolong tea, 100 g", amount: str = "18.5") -> str:

@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 import requests
@@ -14,7 +14,7 @@ from flask import Flask, request
 
 from sparkpay import SparkPayClient, open_notification, signing
 from sparkpay.sandbox import Sandbox, SandboxSettings, create_blueprint
-from tests.support import serve
+from tests.support import serve, wait_for  # noqa: F401 - re-exported for the test modules
 
 APP_ID = "APPSANDBOXTEST"
 MERCHANT_NO = "MSANDBOXTEST"
@@ -70,15 +70,6 @@ class Gateway:
         assert response.status_code == 200, response.text
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -15,6 +14,7 @@ from werkzeug.serving import make_server
 from shop import create_app
 from shop.cli import add_staff
 from sparkpay import signing
+from tests.support import wait_for  # noqa: F401 - re-exported for the test modules
 
 PASSWORD = "correct horse battery staple"
 
@@ -100,16 +100,6 @@ class Shop:
             return order
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll ``condition`` until it returns something truthy (never a speed assertion)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 class _LateBoundApp:
