@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -67,9 +66,7 @@ def keygen_command(directory: Path) -> None:
         if path.exists():
             raise click.ClickException(f"{path} already exists; not overwriting a key")
     key = signing.generate_private_key()
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(signing.private_key_pem(key))
+    signing.secret_file(private_path, lambda: signing.private_key_pem(key))
     public_path.write_bytes(signing.public_key_pem(key.public_key()))
     click.echo(f"Private key: {private_path} (keep it secret; set SPARKPAY_PRIVATE_KEY to this path)")
     click.echo(f"Public key:  {public_path} (upload it on the merchant platform's Applications page)")

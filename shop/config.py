@@ -60,14 +60,6 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-def _secret_file(path: Path, make: "callable[[], bytes]") -> bytes:
-    """Read ``path``, creating it once (mode 0600) with ``make()`` when missing."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(make())
-    return path.read_bytes()
 
 
 def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
@@ -87,7 +79,7 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.config["PUBLIC_BASE_URL"] = str(app.config["PUBLIC_BASE_URL"]).rstrip("/")
 
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret_file(instance / "secret_key", lambda: secrets.token_hex(32).encode()).decode()
+        app.config["SECRET_KEY"] = signing.secret_file(instance / "secret_key", lambda: secrets.token_hex(32).encode()).decode()
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'shop.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_uri(app.config["DATABASE_URL"])
@@ -132,7 +124,7 @@ def _sandbox_settings(app: Flask, instance: Path) -> None:
     """Throwaway identities and keys for the embedded sandbox, made once under instance/."""
     app.config["SPARKPAY_BASE_URL"] = app.config["PUBLIC_BASE_URL"] + "/sandbox"
     identity = json.loads(
-        _secret_file(
+        signing.secret_file(
             instance / "sandbox.json",
             lambda: json.dumps(
                 {"app_id": "APP" + secrets.token_hex(8).upper(), "merchant_no": "M" + secrets.token_hex(5).upper()}
@@ -148,10 +140,10 @@ def _sandbox_settings(app: Flask, instance: Path) -> None:
 
     if not app.config.get("SPARKPAY_PRIVATE_KEY"):
         app.config["SPARKPAY_PRIVATE_KEY"] = str(instance / "merchant_private.pem")
-        _secret_file(instance / "merchant_private.pem", new_pem)
+        signing.secret_file(instance / "merchant_private.pem", new_pem)
     if not app.config.get("SANDBOX_PLATFORM_PRIVATE_KEY"):
         app.config["SANDBOX_PLATFORM_PRIVATE_KEY"] = str(instance / "sandbox_platform_private.pem")
-        _secret_file(instance / "sandbox_platform_private.pem", new_pem)
+        signing.secret_file(instance / "sandbox_platform_private.pem", new_pem)
     if not app.config.get("SPARKPAY_PLATFORM_PUBLIC_KEY"):
         platform = signing.load_private_key(app.config["SANDBOX_PLATFORM_PRIVATE_KEY"], "SANDBOX_PLATFORM_PRIVATE_KEY")
         app.config["SPARKPAY_PLATFORM_PUBLIC_KEY"] = platform.public_key()

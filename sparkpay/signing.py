@@ -115,6 +115,16 @@ def public_key_pem(key: rsa.RSAPublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def secret_file(path: Path, make: Callable[[], bytes]) -> bytes:
+    """Read ``path``, first creating it from ``make()`` (mode 0600, never overwriting) if missing."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(make())
+    return path.read_bytes()
+
+
 def message(timestamp: str, nonce: str, body: bytes) -> bytes:
     """The exact bytes to sign: ``timestamp\\nnonce\\nbody\\n``."""
     return timestamp.encode("ascii") + b"\n" + nonce.encode("ascii") + b"\n" + body + b"\n"

@@ -32,13 +32,6 @@ def create_blueprint(settings: SandboxSettings) -> Blueprint:
     return _blueprint(Sandbox(settings))
 
 
-def _file(path: Path, make) -> bytes:  # type: ignore[no-untyped-def]
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(make())
-    return path.read_bytes()
 
 
 def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
@@ -52,15 +45,15 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         return signing.private_key_pem(signing.generate_private_key())
 
     platform_key = signing.load_private_key(
-        app.config.get("SANDBOX_PLATFORM_PRIVATE_KEY") or _file(instance / "sandbox_platform_private.pem", new_pem),
+        app.config.get("SANDBOX_PLATFORM_PRIVATE_KEY") or signing.secret_file(instance / "sandbox_platform_private.pem", new_pem),
         "SANDBOX_PLATFORM_PRIVATE_KEY",
     )
     if app.config.get("SANDBOX_MERCHANT_PUBLIC_KEY"):
         merchant_public = signing.load_public_key(app.config["SANDBOX_MERCHANT_PUBLIC_KEY"], "SANDBOX_MERCHANT_PUBLIC_KEY")
     else:
-        merchant_public = signing.load_private_key(_file(instance / "merchant_private.pem", new_pem), "merchant key").public_key()
-    _file(instance / "platform_public.pem", lambda: signing.public_key_pem(platform_key.public_key()))
-    identity = json.loads(_file(instance / "sandbox.json", lambda: json.dumps(
+        merchant_public = signing.load_private_key(signing.secret_file(instance / "merchant_private.pem", new_pem), "merchant key").public_key()
+    signing.secret_file(instance / "platform_public.pem", lambda: signing.public_key_pem(platform_key.public_key()))
+    identity = json.loads(signing.secret_file(instance / "sandbox.json", lambda: json.dumps(
         {"app_id": "APP" + secrets.token_hex(8).upper(), "merchant_no": "M" + secrets.token_hex(5).upper()}
     ).encode()))
     settings = SandboxSettings(
