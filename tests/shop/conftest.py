@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -13,7 +15,7 @@ from werkzeug.serving import make_server
 
 from shop import create_app
 from shop.cli import add_staff
-from sparkpay import signing
+from sparkpay import seal_notification, signing
 from tests.support import wait_for  # noqa: F401 - re-exported for the test modules
 
 PASSWORD = "correct horse battery staple"
@@ -100,6 +102,36 @@ class Shop:
             return order
 
 
+def statement(shop: Shop, request_no: str, pay_status: str = "COMPLETED", **changes) -> dict:
+    """What the gateway says about an order in a notification (§6 of sparkpay-api.md)."""
+    now = int(time.time())
+    data = {
+        "request_no": request_no,
+        "merchant_customer_no": shop.app.config["SPARKPAY_MERCHANT_NO"],
+        "app_id": shop.app.config["SPARKPAY_APP_ID"],
+        "pay_status": pay_status,
+        "payment_order_no": "PO" + request_no,
+        "total_amount": "12.5",
+        "merchant_order_currency": "USDT",
+        "pay_time": now if pay_status == "COMPLETED" else 0,
+        "completed_time": now if pay_status == "COMPLETED" else 0,
+        "pay_network_info": {"pay_network": 2, "tx_hash": "0x" + "ab" * 32, "payer_addr": "0x" + "cd" * 20},
+    }
+    data.update(changes)
+    return data
+
+
+def sealed(shop: Shop, data: dict, merchant_key, platform_key) -> bytes:
+    return seal_notification(
+        json.dumps(data).encode(),
+        merchant_public_key=merchant_key.public_key(),
+        platform_private_key=platform_key,
+        app_id=shop.app.config["SPARKPAY_APP_ID"],
+    )
+
+
+def deliver(shop: Shop, body: bytes) -> requests.Response:
+    return requests.post(f"{shop.url}/webhooks/sparkpay", data=body, headers={"Content-Type": "application/json"}, timeout=10)
 
 
 class _LateBoundApp:

@@ -2,54 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 
 import pytest
 import requests
 
-from sparkpay import seal_notification
-
-from .conftest import Shop, wait_for
+from .conftest import Shop, deliver, sealed, statement, wait_for
 
 
 @pytest.fixture
 def unpaid(shop: Shop, manager) -> str:
     """An UNPAID normal order of 12.5 USDT."""
     return shop.create_order(manager, amount="12.5", networks=["2"])
-
-
-def statement(shop: Shop, request_no: str, pay_status: str = "COMPLETED", **changes) -> dict:
-    """What the gateway says about an order in a notification (§6 of sparkpay-api.md)."""
-    now = int(time.time())
-    data = {
-        "request_no": request_no,
-        "merchant_customer_no": shop.app.config["SPARKPAY_MERCHANT_NO"],
-        "app_id": shop.app.config["SPARKPAY_APP_ID"],
-        "pay_status": pay_status,
-        "payment_order_no": "PO" + request_no,
-        "total_amount": "12.5",
-        "merchant_order_currency": "USDT",
-        "pay_time": now if pay_status == "COMPLETED" else 0,
-        "completed_time": now if pay_status == "COMPLETED" else 0,
-        "pay_network_info": {"pay_network": 2, "tx_hash": "0x" + "ab" * 32, "payer_addr": "0x" + "cd" * 20},
-    }
-    data.update(changes)
-    return data
-
-
-def sealed(shop: Shop, data: dict, merchant_key, platform_key) -> bytes:
-    return seal_notification(
-        json.dumps(data).encode(),
-        merchant_public_key=merchant_key.public_key(),
-        platform_private_key=platform_key,
-        app_id=shop.app.config["SPARKPAY_APP_ID"],
-    )
-
-
-def deliver(shop: Shop, body: bytes) -> requests.Response:
-    return requests.post(f"{shop.url}/webhooks/sparkpay", data=body, headers={"Content-Type": "application/json"}, timeout=10)
 
 
 def outcomes(shop: Shop, request_no: str) -> list[str]:

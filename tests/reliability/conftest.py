@@ -1,0 +1,43 @@
+"""The reliability suite: the shop on a bad day. Every test is bounded in count and time and
+sends traffic only to loopback servers it starts itself."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from shop import orders
+from shop.models import Order
+from tests.shop.conftest import Shop, start_shop
+
+
+@pytest.fixture
+def shop(tmp_path, merchant_key, platform_key) -> Iterator[Shop]:
+    yield from start_shop(tmp_path, merchant_key, platform_key)
+
+
+def create_orders(shop: Shop, count: int, amount: str = "12.5") -> list[str]:
+    """``count`` normal-edition orders created through the order service against the sandbox."""
+    numbers = []
+    with shop.app.app_context():
+        for index in range(count):
+            new = orders.NewOrder(
+                edition="normal", amount=amount, currency="USDT", description=f"Order {index}",
+                goods_info="1 x tea", timeout_minutes=30, merchant_order_no=f"INV-{index}", networks=(2,),
+            )
+            result = orders.create_order(new, "staff@shop.test")
+            numbers.append(result.order.request_no)
+    return numbers
+
+
+def assert_legal_history(order: Order) -> None:
+    """The order's events form one chain of allowed transitions that ends in its status."""
+    changes = [e for e in order.events if e.from_status != e.to_status]
+    assert changes and changes[0].from_status is None and changes[0].to_status == "CREATING", order.request_no
+    for before, after in zip(changes, changes[1:]):
+        assert after.from_status == before.to_status, f"{order.request_no}: history breaks at event {after.id}"
+        assert after.to_status in orders.TRANSITIONS[after.from_status], (
+            f"{order.request_no}: illegal {after.from_status} -> {after.to_status}"
+        )
+    assert changes[-1].to_status == order.status, order.request_no

@@ -1,0 +1,154 @@
+"""The gateway misbehaves through the sandbox's fault switches; the shop keeps its promises:
+never paid without a verified source, never two gateway orders for one shop order, and every
+order in the gateway's status once reconciliation has run."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from typing import Iterator
+
+import pytest
+
+from shop import orders
+from shop.extensions import db
+from shop.models import Notification, Order
+from tests.shop.conftest import Shop, start_shop, wait_for
+
+from .conftest import assert_legal_history, create_orders
+
+#: A read timeout the sandbox's api_delay can outlast quickly.
+CLIENT_TIMEOUT = (1.0, 1.0)
+API_DELAY_SECONDS = 1.5
+
+
+@pytest.fixture
+def shop(tmp_path, merchant_key, platform_key) -> Iterator[Shop]:
+    yield from start_shop(tmp_path, merchant_key, platform_key, SPARKPAY_TIMEOUT=CLIENT_TIMEOUT)
+
+
+def faults(shop: Shop, **switches: float) -> None:
+    shop.sandbox("POST", "/faults", json={"api_delay_seconds": API_DELAY_SECONDS, **switches})
+
+
+def reconcile(shop: Shop) -> orders.ReconcileSummary:
+    with shop.app.app_context():
+        return orders.reconcile()
+
+
+def gateway_orders(shop: Shop) -> dict[str, list[dict]]:
+    """The sandbox's orders grouped by the shop's invoice number (merchant_order_no)."""
+    grouped: dict[str, list[dict]] = {}
+    for row in shop.app.extensions["sparkpay_sandbox"].store.query("SELECT request, status FROM orders"):
+        grouped.setdefault(json.loads(row["request"])["merchant_order_no"], []).append(dict(row))
+    return grouped
+
+
+def sandbox_deliveries(shop: Shop, request_no: str) -> list[dict]:
+    return shop.sandbox("GET", "/deliveries", params={"request_no": request_no}).json()["deliveries"]
+
+
+def assert_paid_only_from_verified_sources(shop: Shop) -> None:
+    with shop.app.app_context():
+        verified = {n.id for n in db.session.scalars(db.select(Notification).where(Notification.verified))}
+        for order in db.session.scalars(db.select(Order)):
+            assert_legal_history(order)
+            for event in order.events:
+                if event.to_status == "COMPLETED" and event.from_status != "COMPLETED":
+                    assert event.source in ("webhook", "reconcile", "query"), event.source
+                    if event.source == "webhook":
+                        assert int(event.actor.removeprefix("notification #")) in verified
+
+
+@pytest.mark.parametrize(
+    ("switches", "gateway_holds_it"),
+    [
+        ({"api_http_500": -1}, False),  # refused before it was carried out
+        ({"api_delay": -1}, True),  # carried out, answer lost past the client's timeout
+        ({"api_bad_signature": -1}, True),  # carried out, answer not trustworthy
+    ],
+    ids=["500", "timeout", "bad-signature"],
+)
+def test_a_create_without_a_usable_answer_ends_as_one_gateway_order(shop: Shop, switches, gateway_holds_it) -> None:
+    faults(shop, **switches)
+    (request_no,) = create_orders(shop, 1)
+    assert shop.order(request_no).status == "CREATING"
+    assert len(gateway_orders(shop).get("INV-0", [])) == int(gateway_holds_it)
+
+    reconcile(shop)  # the gateway is still failing: nothing changes, nothing is duplicated
+    assert shop.order(request_no).status == "CREATING"
+
+    faults(shop, api_http_500=0, api_delay=0, api_bad_signature=0)
+    reconcile(shop)
+    order = shop.order(request_no)
+    assert order.status == "UNPAID" and order.cashier_url
+    assert [len(found) for found in gateway_orders(shop).values()] == [1]
+    assert shop.order_numbers() == [request_no]
+
+
+def test_a_dropped_notification_is_caught_up_by_reconciliation(shop: Shop) -> None:
+    (request_no,) = create_orders(shop, 1)
+    faults(shop, notify_drop=1)
+    shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
+    wait_for(lambda: [d["state"] for d in sandbox_deliveries(shop, request_no)] == ["dropped"], what="the drop")
+    assert shop.order(request_no).status == "UNPAID"
+
+    assert reconcile(shop).changed == 1
+    order = shop.order(request_no)
+    assert order.status == "COMPLETED" and order.tx_hash
+    assert order.events[-1].source == "reconcile"
+
+
+def test_nothing_unverified_marks_an_order_paid(shop: Shop) -> None:
+    (request_no,) = create_orders(shop, 1)
+    faults(shop, api_bad_signature=-1, notify_bad_signature=-1)
+    shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
+
+    def refused_twice() -> bool:
+        attempts = [a for d in sandbox_deliveries(shop, request_no) for a in d["attempts"]]
+        return sum(a["http_status"] == 400 for a in attempts) >= 2
+
+    wait_for(refused_twice, what="two refused deliveries")
+    assert reconcile(shop).unreachable == 1
+    order = shop.order(request_no)
+    assert order.status == "UNPAID"
+    with shop.app.app_context():
+        refused = db.session.scalars(db.select(Notification)).all()
+    assert len(refused) >= 2 and not any(n.verified for n in refused)
+
+    faults(shop, api_bad_signature=0, notify_bad_signature=0)
+    wait_for(lambda: shop.order(request_no).status == "COMPLETED", what="the sandbox's next retry")
+    assert_paid_only_from_verified_sources(shop)
+
+
+def test_under_random_faults_every_order_ends_as_the_gateway_says(shop: Shop) -> None:
+    rng = random.Random(2026)
+    switches = ("api_http_500", "api_delay", "api_bad_signature", "notify_drop", "notify_duplicate",
+                "notify_out_of_order", "notify_bad_signature")
+    numbers = []
+    for index in range(16):
+        faults(shop, **{name: int(rng.random() < 0.3) for name in switches})
+        with shop.app.app_context():
+            new = orders.NewOrder(edition="normal", amount="7.25", currency="USDT", description=f"Order {index}",
+                                  goods_info="tea", timeout_minutes=30, merchant_order_no=f"INV-{index}", networks=(2,))
+            order = orders.create_order(new, "staff@shop.test").order
+            numbers.append(order.request_no)
+            action = rng.choice(("pay", "pay", "expire", "close", "wait"))
+            if order.status == "UNPAID" and action == "close":
+                orders.close_order(order, "staff@shop.test")
+        if action in ("pay", "expire") and gateway_orders(shop).get(f"INV-{index}"):
+            shop.sandbox("POST", f"/orders/{order.request_no}/{action}", json={"network": 2})
+
+    faults(shop, **{name: 0 for name in switches})
+    reconcile(shop)  # re-sends the creates whose outcome was unknown
+    reconcile(shop)  # and queries everything still open
+
+    held = gateway_orders(shop)
+    assert sorted(held) == sorted(f"INV-{i}" for i in range(16)), "every shop order exists at the gateway"
+    assert all(len(found) == 1 for found in held.values()), "never two gateway orders for one shop order"
+    with shop.app.app_context():
+        statuses = {o.merchant_order_no: o.status for o in db.session.scalars(db.select(Order))}
+    assert statuses == {invoice: found[0]["status"] for invoice, found in held.items()}
+    assert Counter(statuses.values())["COMPLETED"] > 0, "the run exercised payments"
+    assert_paid_only_from_verified_sources(shop)
