@@ -19,6 +19,7 @@ from .errors import (  # noqa: E402
     GatewayTimeout,
     InvalidRequestError,
     KeyFormatError,
+    MalformedDataError,
     NotificationDecryptionError,
     NotificationError,
     NotificationFormatError,
@@ -51,7 +52,7 @@ from .notifications import open_notification, seal_notification  # noqa: E402
 __all__ = [
     "ApiError", "AuthenticationError", "CloseOrderResult", "ConfigurationError", "CreateOrderResult",
     "CurrencyNetworks", "DivideDetail", "GatewayServerError", "GatewayTimeout", "InvalidRequestError",
-    "KeyFormatError", "Network", "Notification", "NotificationDecryptionError", "NotificationError",
+    "KeyFormatError", "MalformedDataError", "Network", "Notification", "NotificationDecryptionError", "NotificationError",
     "NotificationFormatError", "NotificationSignatureError", "OrderAlreadyClosedError",
     "OrderNotClosableError", "OrderNotFoundError", "OrderRequest", "OtherReceiver", "PayNetworkInfo",
     "PaymentOrder", "ProOrderRequest", "RateLimitError", "SignatureError", "SignatureVerificationError",

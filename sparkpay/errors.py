@@ -6,6 +6,7 @@
     ├── ConfigurationError (also ValueError)      a missing setting
     │   └── KeyFormatError                         a key that cannot be loaded
     ├── ValidationError (also ValueError)          bad input, caught before any network call
+    ├── MalformedDataError (also ValueError)       the gateway's (signed) data in the wrong shape
     ├── SignatureVerificationError                 a response or message failed verification
     ├── NotificationError                          a notification that cannot be opened
     │   ├── NotificationFormatError                not JSON / fields missing
@@ -66,6 +67,16 @@ class KeyFormatError(ConfigurationError):
 
 class ValidationError(SparkPayError, ValueError):
     """A request field is invalid; raised before anything is sent. ``field`` names it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class MalformedDataError(SparkPayError, ValueError):
+    """Data from the gateway, authentic or not, whose field has the wrong type or an impossible
+    value (a list for an amount, a timestamp past year 9999). ``field`` names it."""
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")

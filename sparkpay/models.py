@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from . import networks, protocol
-from .errors import ValidationError
+from .errors import MalformedDataError, ValidationError
 
 _REQUEST_NO = re.compile(protocol.REQUEST_NO_PATTERN)
 _CURRENCY_CODE = re.compile(r"^[A-Z0-9]{2,10}$")
@@ -52,16 +52,6 @@ def format_amount(amount: Decimal) -> str:
     """The wire form of an amount: plain digits, no exponent, no trailing zeros (``"12.5"``)."""
     text = format(amount.normalize(), "f")
     return text
-
-
-def optional_decimal(value: Any) -> Decimal | None:
-    """Parse an amount found in a response; ``None``/``""`` stay ``None``."""
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 def to_datetime(timestamp: int | None) -> datetime | None:
@@ -174,7 +164,10 @@ class DivideDetail:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "DivideDetail | None":
         """Read a split from a response; ``None`` when absent. Never raises on odd values."""
-        if not data:
+        if not data or not isinstance(data, Mapping):
+            return None
+        others = data.get("other_details") or ()
+        if not isinstance(others, (list, tuple)) or not all(isinstance(o, Mapping) for o in others):
             return None
         try:
             return cls(
@@ -183,7 +176,7 @@ class DivideDetail:
                 merchant_amount=data.get("merchant_amount"),  # type: ignore[arg-type]
                 other_details=tuple(
                     OtherReceiver(o.get("receiver_addr", ""), o.get("amount"))  # type: ignore[arg-type]
-                    for o in data.get("other_details") or ()
+                    for o in others
                 ),
             )
         except ValidationError:
@@ -204,8 +197,12 @@ class CurrencyNetworks:
         return {"currency": self.currency, "networks": [int(n) for n in self.networks]}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CurrencyNetworks":
-        return cls(str(data.get("currency", "")), tuple(int(n) for n in data.get("networks") or ()))
+    def from_dict(cls, data: Any) -> "CurrencyNetworks":
+        """Read one pair; raises MalformedDataError for a field of the wrong type."""
+        if not isinstance(data, Mapping):
+            raise MalformedDataError("available_payment_currency_networks", "holds something other than objects")
+        found = (as_integer(n, "networks") for n in read_list(data, "networks"))
+        return cls(read_text(data, "currency") or "", tuple(n for n in found if n is not None))
 
 
 # --- requests ------------------------------------------------------------------------------
@@ -331,6 +328,94 @@ class ProOrderRequest(_OrderFields):
         return data
 
 
+# --- reading what the gateway sends ----------------------------------------------------------
+# Signed data is authentic, not necessarily well formed. Each reader takes the documented type
+# (and the harmless variants: a number for a numeric string), treats absent, null and "" alike,
+# and raises MalformedDataError naming the field for anything else, so that no odd value can
+# reach a caller as a crash or be taken for something it is not.
+
+#: 9999-12-31T23:59:59Z, the last second a ``datetime`` can hold.
+_LAST_TIMESTAMP = 253402300799
+
+
+def _absent(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def read_text(data: Mapping[str, Any], key: str) -> str | None:
+    """A string field (a JSON number is read as its digits)."""
+    value = data.get(key)
+    if _absent(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise MalformedDataError(key, "is not text")
+    return str(value)
+
+
+def read_amount(data: Mapping[str, Any], key: str) -> Decimal | None:
+    """A finite decimal amount, from a string or a JSON number."""
+    value = data.get(key)
+    if _absent(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise MalformedDataError(key, "is not an amount")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise MalformedDataError(key, f"{str(value)[:40]!r} is not an amount") from None
+    if not amount.is_finite():
+        raise MalformedDataError(key, "is not a finite amount")
+    return amount
+
+
+def read_integer(data: Mapping[str, Any], key: str) -> int | None:
+    """A whole number, from a JSON number or a string of digits."""
+    return as_integer(data.get(key), key)
+
+
+def as_integer(value: Any, key: str) -> int | None:
+    """``read_integer`` for a value found elsewhere than under a key (in a list)."""
+    if _absent(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise MalformedDataError(key, "is not a whole number")
+    try:
+        number = int(value)
+    except (ValueError, ArithmeticError):
+        raise MalformedDataError(key, f"{str(value)[:40]!r} is not a whole number") from None
+    if isinstance(value, Decimal) and number != value:
+        raise MalformedDataError(key, f"{value} is not a whole number")
+    return number
+
+
+def read_timestamp(data: Mapping[str, Any], key: str) -> int | None:
+    """Unix seconds; 0 means "not yet" (None)."""
+    number = read_integer(data, key)
+    if not number:
+        return None
+    if not 0 < number <= _LAST_TIMESTAMP:
+        raise MalformedDataError(key, f"{number} is not a time in Unix seconds")
+    return number
+
+
+def read_object(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    value = data.get(key)
+    if _absent(value):
+        return None
+    if not isinstance(value, Mapping):
+        raise MalformedDataError(key, "is not an object")
+    return value
+
+
+def read_list(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    if _absent(value):
+        return []
+    if not isinstance(value, list):
+        raise MalformedDataError(key, "is not a list")
+    return value
+
+
 # --- responses -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -345,10 +430,10 @@ class CreateOrderResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "CreateOrderResult":
         return cls(
-            cashier_url=str(data.get("cashier_url") or ""),
-            request_no=data.get("request_no"),
-            payment_order_no=data.get("payment_order_no"),
-            merchant_order_no=data.get("merchant_order_no"),
+            cashier_url=read_text(data, "cashier_url") or "",
+            request_no=read_text(data, "request_no"),
+            payment_order_no=read_text(data, "payment_order_no"),
+            merchant_order_no=read_text(data, "merchant_order_no"),
         )
 
 
@@ -363,9 +448,9 @@ class CloseOrderResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "CloseOrderResult":
         return cls(
-            str(data.get("request_no") or ""),
-            str(data.get("merchant_no") or ""),
-            str(data.get("merchant_order_no") or ""),
+            read_text(data, "request_no") or "",
+            read_text(data, "merchant_no") or "",
+            read_text(data, "merchant_order_no") or "",
         )
 
 
@@ -382,15 +467,15 @@ class PayNetworkInfo:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "PayNetworkInfo | None":
+        """Read ``pay_network_info``; raises MalformedDataError for a field of the wrong type."""
         if not data:
             return None
-        network = data.get("pay_network")
         return cls(
-            payer_addr=data.get("payer_addr"),
-            merchant_ca_addr=data.get("merchant_ca_addr"),
-            merchant_recv_account=data.get("merchant_recv_account"),
-            tx_hash=data.get("tx_hash"),
-            pay_network=int(network) if network not in (None, "") else None,
+            payer_addr=read_text(data, "payer_addr"),
+            merchant_ca_addr=read_text(data, "merchant_ca_addr"),
+            merchant_recv_account=read_text(data, "merchant_recv_account"),
+            tx_hash=read_text(data, "tx_hash"),
+            pay_network=read_integer(data, "pay_network"),
             payment_divide_detail=DivideDetail.from_dict(data.get("payment_divide_detail")),
         )
 
@@ -458,52 +543,43 @@ class PaymentOrder:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "PaymentOrder":
-        """Read a query ``data`` object; unknown keys are ignored, missing and null are alike."""
+        """Read a query ``data`` object; unknown keys are ignored, missing and null are alike.
 
-        def number(key: str) -> int | None:
-            value = data.get(key)
-            if value in (None, "", 0, "0"):
-                return None
-            try:
-                return int(value)
-            except (TypeError, ValueError):
-                return None
-
-        currency = next(
-            (data[k] for k in protocol.NORMAL_QUERY_CURRENCY_KEYS if data.get(k)), None
-        )
+        Raises MalformedDataError naming the first field whose value has the wrong type.
+        """
+        currency = next((read_text(data, k) for k in protocol.NORMAL_QUERY_CURRENCY_KEYS if data.get(k)), None)
         receive = data.get("receive_network")
         try:
             receive_network = networks.parse_receive_network(str(receive)) if receive else ()
         except ValueError:
             receive_network = ()
         return cls(
-            request_no=str(data.get("request_no") or ""),
-            pay_status=str(data.get("pay_status") or ""),
-            payment_order_no=data.get("payment_order_no"),
-            merchant_customer_no=data.get("merchant_customer_no") or data.get("merchant_no"),
-            merchant_order_no=data.get("merchant_order_no"),
-            merchant_application_user_id=data.get("merchant_application_user_id"),
-            app_id=data.get("app_id"),
-            order_time=number("order_time"),
-            pay_time=number("pay_time"),
-            completed_time=number("completed_time"),
-            closed_time=number("closed_time"),
-            merchant_order_time=number("merchant_order_time"),
-            merchant_order_timeout=number("merchant_order_timeout"),
-            merchant_order_desc=data.get("merchant_order_desc"),
-            goods_info=data.get("goods_info"),
-            total_amount=optional_decimal(data.get("total_amount")),
-            real_pay_amount=optional_decimal(data.get("real_pay_amount")),
+            request_no=read_text(data, "request_no") or "",
+            pay_status=read_text(data, "pay_status") or "",
+            payment_order_no=read_text(data, "payment_order_no"),
+            merchant_customer_no=read_text(data, "merchant_customer_no") or read_text(data, "merchant_no"),
+            merchant_order_no=read_text(data, "merchant_order_no"),
+            merchant_application_user_id=read_text(data, "merchant_application_user_id"),
+            app_id=read_text(data, "app_id"),
+            order_time=read_timestamp(data, "order_time"),
+            pay_time=read_timestamp(data, "pay_time"),
+            completed_time=read_timestamp(data, "completed_time"),
+            closed_time=read_timestamp(data, "closed_time"),
+            merchant_order_time=read_timestamp(data, "merchant_order_time"),
+            merchant_order_timeout=read_timestamp(data, "merchant_order_timeout"),
+            merchant_order_desc=read_text(data, "merchant_order_desc"),
+            goods_info=read_text(data, "goods_info"),
+            total_amount=read_amount(data, "total_amount"),
+            real_pay_amount=read_amount(data, "real_pay_amount"),
             merchant_order_currency=currency,
             receive_network=receive_network,
-            pricing_amount=optional_decimal(data.get("pricing_amount")),
-            pricing_currency=data.get("pricing_currency"),
+            pricing_amount=read_amount(data, "pricing_amount"),
+            pricing_currency=read_text(data, "pricing_currency"),
             available_payment_currency_networks=tuple(
-                CurrencyNetworks.from_dict(p) for p in data.get("available_payment_currency_networks") or ()
+                CurrencyNetworks.from_dict(pair) for pair in read_list(data, "available_payment_currency_networks")
             ),
             divide_detail=DivideDetail.from_dict(data.get("divide_detail")),
-            pay_network_info=PayNetworkInfo.from_dict(data.get("pay_network_info")),
+            pay_network_info=PayNetworkInfo.from_dict(read_object(data, "pay_network_info")),
             raw=dict(data),
         )
 

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from . import protocol
 from .errors import (
+    MalformedDataError,
     NotificationDecryptionError,
     NotificationFormatError,
     NotificationSignatureError,
@@ -160,9 +161,13 @@ def open_notification(
         raise NotificationFormatError("the decrypted notification is not JSON") from None
     if not isinstance(data, dict) or not data.get("request_no") or not data.get("pay_status"):
         raise NotificationFormatError("the decrypted notification lacks request_no or pay_status")
+    try:
+        order = PaymentOrder.from_dict(data)
+    except MalformedDataError as exc:
+        raise NotificationFormatError(f"the notification's {exc.message}") from None
     app_id = head.get("app_id")
     return Notification(
-        order=PaymentOrder.from_dict(data),
+        order=order,
         payload=payload,
         app_id=str(app_id) if app_id is not None else None,
         mgf1_hash=mgf1_hash,

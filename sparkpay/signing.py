@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Union
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -42,8 +43,11 @@ def _read_source(source: KeySource, what: str) -> bytes:
     if _PEM_MARK not in stripped and len(stripped) < 1024 and b"\n" not in stripped:
         # Short single-line text that is not PEM: a path, unless it is bare Base64 of a key.
         candidate = Path(stripped.decode(errors="replace"))
-        if candidate.is_file():
-            return candidate.read_bytes()
+        try:
+            if candidate.is_file():
+                return candidate.read_bytes()
+        except OSError:
+            pass  # e.g. "file name too long": Base64 of a key, not a path
     return stripped
 
 
@@ -72,7 +76,7 @@ def load_private_key(source: KeySource | rsa.RSAPrivateKey, what: str = "private
             key = serialization.load_der_private_key(_der_from_bare_base64(data, what), password=None)
     except KeyFormatError:
         raise
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, UnsupportedAlgorithm):
         raise KeyFormatError(f"{what}: not a readable unencrypted RSA private key") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise KeyFormatError(f"{what}: not an RSA key")
@@ -91,7 +95,7 @@ def load_public_key(source: KeySource | rsa.RSAPublicKey, what: str = "public ke
             key = serialization.load_der_public_key(_der_from_bare_base64(data, what))
     except KeyFormatError:
         raise
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, UnsupportedAlgorithm):
         raise KeyFormatError(f"{what}: not a readable RSA public key") from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise KeyFormatError(f"{what}: not an RSA key")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sparkpay import CurrencyNetworks, DivideDetail, OrderRequest, PaymentOrder, ProOrderRequest, ValidationError
+from sparkpay import CurrencyNetworks, DivideDetail, MalformedDataError, OrderRequest, PaymentOrder, ProOrderRequest, ValidationError
 from sparkpay.errors import ERROR_CODES, OrderAlreadyClosedError, OrderNotClosableError, OrderNotFoundError, error_from_response
 from sparkpay.models import format_amount, parse_amount
 
@@ -102,3 +102,26 @@ def test_every_documented_code_is_known_and_the_common_ones_are_named() -> None:
     assert isinstance(error_from_response("43006", "x", http_status=400), OrderNotClosableError)
     closed = error_from_response(43007, None, http_status=400)
     assert isinstance(closed, OrderAlreadyClosedError) and closed.code == 43007 and closed.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("total_amount", [1]),
+        ("total_amount", "NaN"),
+        ("pay_time", 10**15),
+        ("pay_time", "yesterday"),
+        ("payment_order_no", {"no": 1}),
+        ("pay_network_info", "tron"),
+        ("available_payment_currency_networks", ["USDT"]),
+    ],
+)
+def test_a_field_of_the_wrong_shape_is_named_not_crashed_on(field, value) -> None:
+    with pytest.raises(MalformedDataError) as refused:
+        PaymentOrder.from_dict({"request_no": "R1", "pay_status": "COMPLETED", field: value})
+    assert refused.value.field == field
+
+
+def test_numbers_where_strings_are_documented_are_read_as_their_digits() -> None:
+    order = PaymentOrder.from_dict({"request_no": 123, "pay_status": "UNPAID", "total_amount": 12, "pay_time": "1700000000"})
+    assert (order.request_no, order.total_amount, order.pay_time) == ("123", Decimal("12"), 1700000000)

@@ -136,3 +136,16 @@ def test_a_notification_for_an_unknown_order_is_recorded(shop, merchant_key, pla
 
         (record,) = db.session.query(Notification).all()
         assert record.outcome == "unknown_order" and record.request_no == "SPNOSUCHORDER"
+
+
+def test_a_genuine_statement_with_a_malformed_field_is_refused_naming_it(shop, unpaid, merchant_key, platform_key) -> None:
+    response = deliver(shop, sealed(shop, statement(shop, unpaid, pay_time=10**15), merchant_key, platform_key))
+    assert response.status_code == 400
+    assert shop.order(unpaid).status == "UNPAID"
+    with shop.app.app_context():
+        from shop.extensions import db
+        from shop.models import Notification
+
+        (record,) = db.session.query(Notification).all()
+        assert (record.verified, record.outcome) == (False, "rejected")
+        assert "pay_time" in record.error and "Unix seconds" in record.error
