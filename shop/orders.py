@@ -75,11 +75,18 @@ def new_request_no() -> str:
     return "SP" + secrets.token_hex(12).upper()
 
 
-def get_order(request_no: str) -> Order | None:
-    """The order with this request number (the gateway treats it case-insensitively)."""
-    order = db.session.scalar(select(Order).where(Order.request_no == request_no))
+def get_order(request_no: str, *, for_update: bool = False) -> Order | None:
+    """The order with this request number (the gateway treats it case-insensitively).
+
+    ``for_update`` locks its row until the caller's write transaction ends.
+    """
+    def one(condition) -> Order | None:  # type: ignore[no-untyped-def]
+        query = select(Order).where(condition)
+        return db.session.scalar(query.with_for_update() if for_update else query)
+
+    order = one(Order.request_no == request_no)
     if order is None and request_no:
-        order = db.session.scalar(select(Order).where(func.upper(Order.request_no) == request_no.upper()))
+        order = one(func.upper(Order.request_no) == request_no.upper())
     return order
 
 
@@ -462,18 +469,16 @@ def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_add
 
     info = notification.order
     with write_transaction():
+        order = get_order(info.request_no, for_update=True)
         record = Notification(
             remote_addr=remote_addr, headers=kept_headers, body=text, verified=True,
             payload=notification.payload.decode("utf-8", errors="replace"),
-            request_no=info.request_no, pay_status=info.pay_status, outcome="unknown_order",
+            request_no=info.request_no, pay_status=info.pay_status, outcome="unknown_order", order=order,
         )
         db.session.add(record)
-        order = get_order(info.request_no)
         if order is None:
             record.error = "no order with this request number"
         else:
-            order = _locked(order.id)
-            record.order = order
-            db.session.flush()
+            db.session.flush()  # the record's id names this delivery in the order's history
             record.outcome = _apply_gateway_statement(order, info, source="webhook", actor=f"notification #{record.id}")
     return DeliveryResult(200, "SUCCESS", record.outcome)
