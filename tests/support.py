@@ -11,9 +11,9 @@ from werkzeug.serving import make_server
 
 
 @contextmanager
-def serve(wsgi_app, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve ``wsgi_app`` on a free port in a thread; yield its base URL (no trailing slash)."""
-    server = make_server(host, 0, wsgi_app, threaded=True)
+def serve(wsgi_app, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``wsgi_app`` in a thread (on a free port unless given); yield its base URL (no trailing slash)."""
+    server = make_server(host, port, wsgi_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
