@@ -50,12 +50,13 @@ from .networks import Network  # noqa: E402
 from .notifications import open_notification, seal_notification  # noqa: E402
 
 __all__ = [
-    "ApiError", "AuthenticationError", "CloseOrderResult", "ConfigurationError", "CreateOrderResult",
-    "CurrencyNetworks", "DivideDetail", "GatewayServerError", "GatewayTimeout", "InvalidRequestError",
-    "KeyFormatError", "MalformedDataError", "Network", "Notification", "NotificationDecryptionError", "NotificationError",
+    "ApiError", "AuthenticationError", "CloseOrderResult", "ConfigurationError",
+    "CreateOrderResult", "CurrencyNetworks", "DivideDetail", "GatewayServerError",
+    "GatewayTimeout", "InvalidRequestError", "KeyFormatError", "MalformedDataError", "Network",
+    "Notification", "NotificationDecryptionError", "NotificationError",
     "NotificationFormatError", "NotificationSignatureError", "OrderAlreadyClosedError",
-    "OrderNotClosableError", "OrderNotFoundError", "OrderRequest", "OtherReceiver", "PayNetworkInfo",
-    "PaymentOrder", "ProOrderRequest", "RateLimitError", "SignatureError", "SignatureVerificationError",
-    "SparkPayClient", "SparkPayError", "TransportError", "ValidationError", "open_notification",
-    "seal_notification", "__version__",
+    "OrderNotClosableError", "OrderNotFoundError", "OrderRequest", "OtherReceiver",
+    "PayNetworkInfo", "PaymentOrder", "ProOrderRequest", "RateLimitError", "SignatureError",
+    "SignatureVerificationError", "SparkPayClient", "SparkPayError", "TransportError",
+    "ValidationError", "open_notification", "seal_notification", "__version__",
 ]
