@@ -26,7 +26,7 @@ from . import exports, orders
 from .auth import manager_required
 from .extensions import db
 from .forms import OTHER_RECEIVER_ROWS, ActionForm, OrderForm
-from .models import STATUS_LABELS, STATUSES, Order
+from .models import DELIVERY_OUTCOMES, STATUS_LABELS, STATUSES, Notification, Order
 
 bp = Blueprint("dashboard", __name__)
 
@@ -123,8 +123,8 @@ def order_export() -> Response:
 
 @dataclass
 class ListPage:
-    """One page of the order list. Counting stops at COUNT_CAP, so a page costs the same at
-    a thousand orders or a million (an exact count of a large table grows with the table)."""
+    """One page of a list (orders, deliveries). Counting stops at COUNT_CAP, so a page costs the
+    same at a thousand rows or a million (an exact count of a large table grows with the table)."""
 
     COUNT_CAP = 10_000
 
@@ -138,7 +138,8 @@ class ListPage:
     def fetch(cls, statement: Select, page: int, per_page: int) -> "ListPage":
         page = max(page, 1)
         rows = db.session.scalars(statement.limit(per_page + 1).offset((page - 1) * per_page)).all()
-        capped = statement.order_by(None).with_only_columns(Order.id).limit(cls.COUNT_CAP + 1).subquery()
+        entity = statement.column_descriptions[0]["entity"]
+        capped = statement.order_by(None).with_only_columns(entity.id).limit(cls.COUNT_CAP + 1).subquery()
         counted = db.session.scalar(select(func.count()).select_from(capped)) or 0
         return cls(list(rows[:per_page]), page, per_page, len(rows) > per_page, counted)
 
@@ -320,3 +321,41 @@ def order_refresh(request_no: str) -> Response:
     }
     flash(*messages[outcome])
     return redirect(url_for("dashboard.order_detail", request_no=order.request_no), 303)
+
+
+# --- the webhook inspector -----------------------------------------------------------------
+
+@bp.get("/deliveries")
+def delivery_list() -> str:
+    """Every webhook delivery received, newest first, by outcome or request number."""
+    outcome = request.args.get("outcome", "")
+    request_no = request.args.get("q", "").strip()
+    statement = select(Notification).order_by(Notification.id.desc())
+    if outcome in DELIVERY_OUTCOMES:
+        statement = statement.where(Notification.outcome == outcome)
+    if request_no:
+        statement = statement.where(Notification.request_no.ilike(f"%{request_no}%"))
+    page = ListPage.fetch(statement, request.args.get("page", 1, type=int), current_app.config["ORDERS_PER_PAGE"])
+    filters = {"outcome": outcome, "q": request_no}
+    return render_template("dashboard/deliveries.html", page=page, filters=filters, outcomes=DELIVERY_OUTCOMES)
+
+
+def _get_delivery_or_404(delivery_id: int) -> Notification:
+    return db.get_or_404(Notification, delivery_id, description=f"There is no delivery #{delivery_id}.")
+
+
+@bp.get("/deliveries/<int:delivery_id>")
+def delivery_detail(delivery_id: int) -> str:
+    record = _get_delivery_or_404(delivery_id)
+    return render_template(
+        "dashboard/delivery_detail.html", record=record, changes=orders.events_of_delivery(record), action_form=ActionForm()
+    )
+
+
+@bp.post("/deliveries/<int:delivery_id>/replay")
+@manager_required
+def delivery_replay(delivery_id: int) -> Response:
+    record = _get_delivery_or_404(delivery_id)
+    applied, message = orders.replay_notification(record, current_user.email)
+    flash(message, "success" if applied else "info")
+    return redirect(url_for("dashboard.delivery_detail", delivery_id=record.id), 303)

@@ -187,6 +187,17 @@ class OrderEvent(db.Model):
     order: Mapped[Order] = relationship(back_populates="events")
 
 
+#: What a webhook delivery did, as staff read it.
+DELIVERY_OUTCOMES = {
+    "applied": "Applied",
+    "duplicate": "Already applied",
+    "stale": "Older than the order's status",
+    "mismatch": "Does not match the order",
+    "unknown_order": "Unknown order",
+    "rejected": "Refused (not verified)",
+}
+
+
 class Notification(db.Model):
     """Every delivery received on the webhook, verified or not, and what it did."""
 
@@ -202,8 +213,7 @@ class Notification(db.Model):
     payload: Mapped[str | None] = mapped_column(Text, nullable=True)
     request_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
     pay_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
-    # applied, duplicate, stale, mismatch, unknown_order, rejected
-    outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))  # one of DELIVERY_OUTCOMES
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), nullable=True, index=True)
 
     order: Mapped[Order | None] = relationship(back_populates="notifications")

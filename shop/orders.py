@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sparkpay import (
@@ -163,19 +163,19 @@ def mismatch(order: Order, info: PaymentOrder) -> str | None:
     return None
 
 
-def _apply_gateway_statement(order: Order, info: PaymentOrder, *, source: str, actor: str | None) -> str:
+def _apply_gateway_statement(order: Order, info: PaymentOrder, *, source: str, actor: str | None, detail: str = "") -> str:
     """Apply what the gateway says about ``order`` (after checking it fits); return the outcome."""
     problem = mismatch(order, info)
     if problem:
         order.needs_attention = f"Gateway data does not match ({source}): {problem}."
-        order.events.append(OrderEvent(from_status=order.status, to_status=order.status, source=source, actor=actor, detail=f"Not applied: {problem}."))
+        order.events.append(OrderEvent(from_status=order.status, to_status=order.status, source=source, actor=actor, detail=f"{detail} Not applied: {problem}.".strip()))
         log.warning("order %s: %s statement not applied: %s", order.request_no, source, problem)
         return "mismatch"
     if info.pay_status not in (UNPAID, COMPLETED, CLOSED):
         return "stale"
     if info.pay_status == CLOSED and source in ("query", "reconcile") and order.timeout_at <= now_utc():
         source = "timeout"
-    return apply_status(order, info.pay_status, source=source, actor=actor, gateway_order=info)
+    return apply_status(order, info.pay_status, source=source, actor=actor, detail=detail, gateway_order=info)
 
 
 def _locked(order_id: int) -> Order:
@@ -482,3 +482,45 @@ def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_add
             db.session.flush()  # the record's id names this delivery in the order's history
             record.outcome = _apply_gateway_statement(order, info, source="webhook", actor=f"notification #{record.id}")
     return DeliveryResult(200, "SUCCESS", record.outcome)
+
+
+def replay_notification(record: Notification, staff_email: str | None) -> tuple[bool, str]:
+    """Open a stored delivery again (its signature checked anew) and re-apply what it says.
+
+    For staff repairing an order, e.g. after restoring an older backup. Idempotent: what is
+    already true changes nothing, and every replay leaves a line in the order's history.
+    Returns (whether it was applied, a message for staff).
+    """
+    if not record.verified:
+        return False, "Only a verified delivery can be replayed; this one was refused when it arrived."
+    merchant_key, platform_public = gateway.notification_keys()
+    try:
+        info = open_notification(record.body.encode("utf-8"), merchant_private_key=merchant_key, platform_public_key=platform_public).order
+    except SparkPayError as error:
+        return False, f"The stored delivery does not verify any more ({error.message}); nothing was applied."
+    label = f"Replay of notification #{record.id}"
+    with write_transaction():
+        order = get_order(info.request_no, for_update=True)
+        if order is None:
+            return False, f"There is no order {info.request_no}; nothing was applied."
+        before = order.status
+        outcome = _apply_gateway_statement(order, info, source="replay", actor=staff_email, detail=f"{label}.")
+        if outcome in ("duplicate", "stale"):
+            order.events.append(OrderEvent(from_status=before, to_status=before, source="replay", actor=staff_email,
+                                           detail=f"{label}: nothing to change, the order is already {order.status_label.lower()}."))
+    if outcome == "applied":
+        return True, f"Applied again: the order is now {order.status_label.lower()}."
+    if outcome == "mismatch":
+        return False, "The delivery does not match the order; it is flagged for review and nothing was applied."
+    return False, f"Nothing to change: the order is already {order.status_label.lower()}."
+
+
+def events_of_delivery(record: Notification) -> list[OrderEvent]:
+    """What a delivery changed in its order's history: on arrival, and at each replay."""
+    label = f"Replay of notification #{record.id}"
+    return list(db.session.scalars(
+        select(OrderEvent).where(or_(
+            (OrderEvent.source == "webhook") & (OrderEvent.actor == f"notification #{record.id}"),
+            (OrderEvent.source == "replay") & (OrderEvent.detail.like(f"{label}.%") | OrderEvent.detail.like(f"{label}:%")),
+        )).order_by(OrderEvent.id)
+    ))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from flask import Flask, current_app, url_for
 from sparkpay.networks import network_label, parse_receive_network
 
 from .extensions import htmx
-from .models import STATUS_LABELS
+from .models import DELIVERY_OUTCOMES, STATUS_LABELS
 
 
 def money(value: Decimal | None) -> str:
@@ -40,14 +41,28 @@ def network_labels(receive_network: str) -> str:
         return receive_network
 
 
+def pretty_json(value: object) -> str:
+    """A JSON document (or JSON text) indented for reading; text that is not JSON as it is."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def delivery_outcome(outcome: str) -> str:
+    return DELIVERY_OUTCOMES.get(outcome, outcome)
+
+
 def public_url(endpoint: str, **values: object) -> str:
     """An absolute URL on PUBLIC_BASE_URL (what the shopper and the gateway see)."""
     return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
 
 
 def init_app(app: Flask) -> None:
-    for name, function in (("money", money), ("utc", utc), ("status_label", status_label), ("network_labels", network_labels)):
-        app.add_template_filter(function, name)
+    for function in (money, utc, status_label, network_labels, pretty_json, delivery_outcome):
+        app.add_template_filter(function)
     app.add_template_global(public_url, "public_url")
 
     @app.context_processor
