@@ -349,6 +349,8 @@ def read_text(data: Mapping[str, Any], key: str) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise MalformedDataError(key, "is not text")
+    if isinstance(value, str) and "\x00" in value:
+        raise MalformedDataError(key, "contains a NUL character")
     return str(value)
 
 

@@ -125,3 +125,8 @@ def test_a_field_of_the_wrong_shape_is_named_not_crashed_on(field, value) -> Non
 def test_numbers_where_strings_are_documented_are_read_as_their_digits() -> None:
     order = PaymentOrder.from_dict({"request_no": 123, "pay_status": "UNPAID", "total_amount": 12, "pay_time": "1700000000"})
     assert (order.request_no, order.total_amount, order.pay_time) == ("123", Decimal("12"), 1700000000)
+
+
+def test_text_with_a_nul_character_is_malformed() -> None:
+    with pytest.raises(MalformedDataError, match="tx_hash: contains a NUL"):
+        PaymentOrder.from_dict({"request_no": "R1", "pay_status": "COMPLETED", "pay_network_info": {"tx_hash": "0x\x00"}})
