@@ -12,8 +12,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from . import auth, checkout, cli, config, dashboard, gateway, templating, webhooks
-from .extensions import csrf, db, htmx, limiter, login_manager
+from . import auth, checkout, cli, config, dashboard, gateway, schema, templating, webhooks
+from .extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 log = logging.getLogger("shop")
 
@@ -47,6 +47,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
     )
 
     db.init_app(app)
+    migrate.init_app(app, db, directory=schema.MIGRATIONS)
     htmx.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -70,8 +71,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
     _register_error_pages(app)
     _start_reconciler_on_first_request(app)
 
-    with app.app_context():
-        db.create_all()
+    schema.upgrade(app)
     return app
 
 
@@ -125,12 +125,16 @@ def _start_reconciler_on_first_request(app: Flask) -> None:
     started = threading.Event()
 
     def loop() -> None:
-        from . import orders
+        from . import leases, orders
 
         while True:
             time.sleep(interval)
             try:
                 with app.app_context():
+                    # One instance reconciles while its lease lasts; the others skip their turn
+                    # and take over only if it stops renewing (two runs would ask twice).
+                    if not leases.acquire(orders.RECONCILER_LEASE, 2 * interval + 60):
+                        continue
                     summary = orders.reconcile()
                     if summary.changed:
                         log.info("reconciler: %d of %d open orders changed", summary.changed, summary.checked)

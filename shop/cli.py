@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from sparkpay import signing
 
-from . import orders
+from . import leases, orders
 from .extensions import db
 from .models import ROLES, Staff
 
@@ -75,7 +75,13 @@ def keygen_command(directory: Path) -> None:
 @sparkpay_cli.command("reconcile")
 def reconcile_command() -> None:
     """Ask the gateway about every open order and apply what it says."""
-    summary = orders.reconcile()
+    if not leases.acquire(orders.RECONCILER_LEASE, 15 * 60):
+        click.echo("Another instance is reconciling now; nothing done.")
+        return
+    try:
+        summary = orders.reconcile()
+    finally:
+        leases.release(orders.RECONCILER_LEASE)
     click.echo(f"Checked {summary.checked} open orders: {summary.changed} changed, {summary.unreachable} unreachable.")
     if summary.unreachable:
         raise SystemExit(1)

@@ -242,3 +242,16 @@ class Staff(UserMixin, db.Model):
     @property
     def can_manage(self) -> bool:
         return self.role == "manager"
+
+
+class Lease(db.Model):
+    """A job only one process may run at a time across every instance (the reconciler).
+
+    Held by ``holder`` until ``expires_at``; a holder that dies lets it lapse to the next.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from sparkpay import (
     ApiError,
@@ -82,7 +82,7 @@ def get_order(request_no: str, *, for_update: bool = False) -> Order | None:
     """
     def one(condition) -> Order | None:  # type: ignore[no-untyped-def]
         query = select(Order).where(condition)
-        return db.session.scalar(query.with_for_update() if for_update else query)
+        return db.session.scalar(_for_update(query) if for_update else query)
 
     order = one(Order.request_no == request_no)
     if order is None and request_no:
@@ -178,8 +178,14 @@ def _apply_gateway_statement(order: Order, info: PaymentOrder, *, source: str, a
     return apply_status(order, info.pay_status, source=source, actor=actor, detail=detail, gateway_order=info)
 
 
+def _for_update(query: Select) -> Select:
+    """Lock the rows read until the transaction ends, and read them afresh even if the session
+    already holds them (a copy read before the lock may be older than the locked row)."""
+    return query.with_for_update().execution_options(populate_existing=True)
+
+
 def _locked(order_id: int) -> Order:
-    return db.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).one()
+    return db.session.scalars(_for_update(select(Order).where(Order.id == order_id))).one()
 
 
 # --- creation ------------------------------------------------------------------------------
@@ -416,6 +422,10 @@ def close_order(order: Order, staff_email: str | None) -> CloseResult:
     return CloseResult(True, "Order closed. The shopper can no longer pay it.")
 
 
+#: The lease a reconciliation run holds, so that only one instance asks the gateway at a time.
+RECONCILER_LEASE = "reconciler"
+
+
 @dataclass
 class ReconcileSummary:
     checked: int = 0
@@ -433,7 +443,13 @@ def reconcile(limit: int = 500) -> ReconcileSummary:
         order = db.session.get(Order, order_id)
         if order is None or not order.is_open:
             continue
-        outcome = refresh_from_gateway(order, source="reconcile", actor="reconciler")
+        try:
+            outcome = refresh_from_gateway(order, source="reconcile", actor="reconciler")
+        except SQLAlchemyError:
+            # Changed by someone else mid-way (a notification, staff): the next run sees it.
+            db.session.rollback()
+            log.warning("order %s: changed while being reconciled; left for the next run", order.request_no, exc_info=True)
+            outcome = "conflict"
         summary.checked += 1
         summary.changed += outcome == "applied"
         summary.unreachable += outcome == "unreachable"
@@ -456,7 +472,8 @@ def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_add
     attacker learns nothing). A verified one that does not fit the stored order is recorded,
     flagged for staff and acknowledged, since retrying cannot make it valid.
     """
-    text = raw_body.decode("utf-8", errors="replace")
+    # Kept for the inspector as text; PostgreSQL text cannot hold NUL, which no valid body has.
+    text = raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     kept_headers = {k: v for k, v in headers.items() if k.lower() in ("content-type", "user-agent", "content-length")}
     merchant_key, platform_public = gateway.notification_keys()
     try:

@@ -71,7 +71,7 @@ def test_a_body_sealed_for_another_merchant_cannot_be_opened(shop, unpaid, other
     assert shop.order(unpaid).status == "UNPAID"
 
 
-@pytest.mark.parametrize("body", [b"not json at all", b"{}", b'{"head": {}, "body": "x"}', b"[1,2]"])
+@pytest.mark.parametrize("body", [b"not json at all", b"{}", b'{"head": {}, "body": "x"}', b"[1,2]", b"\x00\xff{"])
 def test_malformed_bodies_are_refused_cleanly(shop, body) -> None:
     response = deliver(shop, body)
     assert response.status_code == 400
