@@ -5,6 +5,14 @@ from __future__ import annotations
 import pytest
 
 from sparkpay import signing
+from tests.support import drop_test_databases
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_databases():
+    """Databases made on TEST_DATABASE_URL's server are dropped when the run ends."""
+    yield
+    drop_test_databases()
 
 
 @pytest.fixture(scope="session")

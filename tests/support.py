@@ -1,7 +1,9 @@
-"""Helpers the test packages share: real servers on free loopback ports."""
+"""Helpers the test packages share: real servers on free loopback ports, and the database."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import threading
 import time
 from contextlib import contextmanager
@@ -34,3 +36,40 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "c
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+#: A PostgreSQL server to run the suite on (``.ci/run`` sets it for its second pass), as a URL
+#: of any database there; unset, every test gets a temporary SQLite file.
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+_created: list[str] = []
+
+
+def database_url(folder) -> str:  # type: ignore[no-untyped-def]
+    """A new empty database for one test: a SQLite file in ``folder``, or a fresh PostgreSQL
+    database on TEST_DATABASE_URL's server (dropped when the test session ends)."""
+    if not TEST_DATABASE_URL:
+        return f"sqlite:///{folder}/shop.db"
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"test_{secrets.token_hex(6)}"
+    server = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    _created.append(name)
+    return make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_test_databases() -> None:
+    """Drop what ``database_url`` created (called once, at the end of the session)."""
+    if not _created:
+        return
+    from sqlalchemy import create_engine, text
+
+    server = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        for name in _created:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+    _created.clear()

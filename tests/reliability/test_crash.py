@@ -1,4 +1,5 @@
-"""Crash safety: the shop process is killed (SIGKILL) in the middle of a burst of webhooks.
+"""Crash safety: the shop process is killed (SIGKILL) in the middle of a burst of webhooks
+(on SQLite in WAL mode, or on the PostgreSQL of the suite's second pass).
 Every delivery it acknowledged must be in the database when it comes back, and the gateway's
 re-sends of the rest must then complete every order exactly once."""
 
@@ -7,7 +8,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from sqlalchemy import create_engine, text
 
 from shop.extensions import db
 from shop.models import Notification, Order
@@ -43,14 +44,14 @@ def free_port() -> int:
 class ShopProcess:
     """``python app.py`` as an operator runs it, on the test's database and instance folder."""
 
-    def __init__(self, tmp_path: Path, merchant_key, platform_key) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, tmp_path: Path, database: str, merchant_key, platform_key) -> None:  # type: ignore[no-untyped-def]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / "shop-process.log"
         self.env = os.environ | {
             "PORT": str(self.port),
             "INSTANCE_PATH": str(tmp_path / "instance"),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}",
+            "DATABASE_URL": database,
             "SECRET_KEY": "crash-test",
             "SPARKPAY_PRIVATE_KEY": signing.private_key_pem(merchant_key).decode(),
             "SANDBOX_PLATFORM_PRIVATE_KEY": signing.private_key_pem(platform_key).decode(),
@@ -84,6 +85,7 @@ class ShopProcess:
 def test_a_killed_process_loses_no_acknowledged_delivery(tmp_path, merchant_key, platform_key) -> None:
     shop_in_test = start_shop(tmp_path, merchant_key, platform_key)
     shop = next(shop_in_test)
+    database = shop.app.config["SQLALCHEMY_DATABASE_URI"]
     numbers = create_orders(shop, ORDERS)
     bodies = [
         sealed(shop, statement(shop, number), merchant_key, platform_key)
@@ -92,7 +94,7 @@ def test_a_killed_process_loses_no_acknowledged_delivery(tmp_path, merchant_key,
     random.Random(3).shuffle(bodies)
     shop_in_test.close()  # the in-test server is gone; the process below owns the database
 
-    process = ShopProcess(tmp_path, merchant_key, platform_key)
+    process = ShopProcess(tmp_path, database, merchant_key, platform_key)
     process.start()
     acknowledged: list[bytes] = []
     lock = threading.Lock()
@@ -123,10 +125,13 @@ def test_a_killed_process_loses_no_acknowledged_delivery(tmp_path, merchant_key,
                 future.result()
         assert killed.is_set(), "the burst ended before the kill"
 
-        with sqlite3.connect(tmp_path / "shop.db") as check:
-            assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-            assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-            stored = {row[0] for row in check.execute("SELECT body FROM notifications")}
+        check = create_engine(database)
+        with check.connect() as connection:
+            if check.dialect.name == "sqlite":
+                assert connection.exec_driver_sql("PRAGMA integrity_check").one() == ("ok",)
+                assert connection.exec_driver_sql("PRAGMA journal_mode").one() == ("wal",)
+            stored = set(connection.scalars(text("SELECT body FROM notifications")))
+        check.dispose()
         lost = [body for body in acknowledged if body.decode() not in stored]
         assert lost == [], f"{len(lost)} of {len(acknowledged)} acknowledged deliveries were lost"
 

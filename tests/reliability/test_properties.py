@@ -16,6 +16,8 @@ from shop.models import COMPLETED, CREATING, Order, OrderEvent, now_utc
 from sparkpay import NotificationError, PaymentOrder, SignatureVerificationError, seal_notification, signing
 from sparkpay.notifications import open_notification
 
+from tests.support import database_url
+
 from .conftest import assert_legal_history
 
 STATUSES = ("CREATING", "UNPAID", "COMPLETED", "CLOSED", "FAILED")
@@ -28,7 +30,7 @@ def app(tmp_path_factory, merchant_key, platform_key) -> Iterator:  # type: igno
     folder = tmp_path_factory.mktemp("properties")
     app = create_app(
         {
-            "DATABASE_URL": f"sqlite:///{folder / 'shop.db'}",
+            "DATABASE_URL": database_url(folder),
             "SECRET_KEY": "property-tests",
             "SANDBOX_ENABLED": "0",
             "RECONCILE_INTERVAL_SECONDS": 0,

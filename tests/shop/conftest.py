@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from shop import create_app
 from shop.cli import add_staff
 from sparkpay import seal_notification, signing
-from tests.support import wait_for  # noqa: F401 - re-exported for the test modules
+from tests.support import database_url, wait_for  # noqa: F401 - wait_for is re-exported for the test modules
 
 PASSWORD = "correct horse battery staple"
 
@@ -149,7 +149,7 @@ def start_shop(tmp_path, merchant_key, platform_key, **overrides: Any) -> Iterat
     url = f"http://127.0.0.1:{server.server_port}"
     config = {
         "PUBLIC_BASE_URL": url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}",
+        "DATABASE_URL": database_url(tmp_path),
         "SECRET_KEY": "test-secret-key-not-for-production",
         "SPARKPAY_PRIVATE_KEY": signing.private_key_pem(merchant_key).decode(),
         "SANDBOX_PLATFORM_PRIVATE_KEY": signing.private_key_pem(platform_key).decode(),
