@@ -3,9 +3,12 @@ sends traffic only to loopback servers it starts itself."""
 
 from __future__ import annotations
 
-from typing import Iterator
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import pytest
+import requests
 
 from shop import orders
 from shop.models import Order
@@ -15,6 +18,28 @@ from tests.shop.conftest import Shop, start_shop
 @pytest.fixture
 def shop(tmp_path, merchant_key, platform_key) -> Iterator[Shop]:
     yield from start_shop(tmp_path, merchant_key, platform_key)
+
+
+Item = TypeVar("Item")
+
+
+def send_concurrently(items: Iterable[Item], senders: int, send: Callable[[requests.Session, Item], None]) -> None:
+    """``senders`` threads, each with a connection of its own, share one queue of ``items``."""
+    queue = iter(items)
+    lock = threading.Lock()
+
+    def sender() -> None:
+        with requests.Session() as session:
+            while True:
+                with lock:
+                    item = next(queue, None)
+                if item is None:
+                    return
+                send(session, item)
+
+    with ThreadPoolExecutor(senders) as pool:
+        for future in [pool.submit(sender) for _ in range(senders)]:
+            future.result()
 
 
 def create_orders(shop: Shop, count: int, amount: str = "12.5") -> list[str]:

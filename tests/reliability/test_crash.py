@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -23,7 +22,7 @@ from sparkpay import signing
 from tests.shop.conftest import sealed, start_shop, statement
 from tests.support import wait_for
 
-from .conftest import create_orders
+from .conftest import create_orders, send_concurrently
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 100
@@ -99,30 +98,21 @@ def test_a_killed_process_loses_no_acknowledged_delivery(tmp_path, merchant_key,
     acknowledged: list[bytes] = []
     lock = threading.Lock()
     killed = threading.Event()
-    queue = iter(bodies)
 
-    def sender() -> None:
-        with requests.Session() as session:
-            while True:
-                with lock:
-                    body = next(queue, None)
-                if body is None:
-                    return
-                try:
-                    response = session.post(f"{process.url}/webhooks/sparkpay", data=body, timeout=10)
-                except requests.RequestException:
-                    continue  # the process is gone: this one was never acknowledged
-                if response.text == "SUCCESS":
-                    with lock:
-                        acknowledged.append(body)
-                        if len(acknowledged) == KILL_AFTER_ACKS:
-                            process.kill()
-                            killed.set()
+    def post(session: requests.Session, body: bytes) -> None:
+        try:
+            response = session.post(f"{process.url}/webhooks/sparkpay", data=body, timeout=10)
+        except requests.RequestException:
+            return  # the process is gone: this one was never acknowledged
+        if response.text == "SUCCESS":
+            with lock:
+                acknowledged.append(body)
+                if len(acknowledged) == KILL_AFTER_ACKS:
+                    process.kill()
+                    killed.set()
 
     try:
-        with ThreadPoolExecutor(SENDERS) as pool:
-            for future in [pool.submit(sender) for _ in range(SENDERS)]:
-                future.result()
+        send_concurrently(bodies, SENDERS, post)
         assert killed.is_set(), "the burst ended before the kill"
 
         check = create_engine(database)

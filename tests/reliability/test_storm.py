@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import requests
@@ -16,7 +14,7 @@ from shop.extensions import db
 from shop.models import Notification, Order
 from tests.shop.conftest import Shop, sealed, statement
 
-from .conftest import assert_legal_history, create_orders
+from .conftest import assert_legal_history, create_orders, send_concurrently
 
 ORDERS = 200
 DELIVERIES = 2000
@@ -81,27 +79,16 @@ def plan(shop: Shop, numbers: list[str], keys, rng: random.Random) -> tuple[list
 
 
 def send_all(url: str, deliveries: list[Delivery]) -> None:
-    """``SENDERS`` threads, each with its own connection, share the shuffled queue."""
-    queue = iter(deliveries)
-    lock = threading.Lock()
+    """``SENDERS`` threads share the shuffled deliveries, resending like the gateway does."""
+    def send(session: requests.Session, delivery: Delivery) -> None:
+        # Like the gateway: a genuine delivery that was not acknowledged is sent again.
+        for _ in range(3):
+            response = session.post(f"{url}/webhooks/sparkpay", data=delivery.body, timeout=30)
+            delivery.answers.append((response.status_code, response.text))
+            if response.text == "SUCCESS" or not delivery.genuine:
+                break
 
-    def sender() -> None:
-        with requests.Session() as session:
-            while True:
-                with lock:
-                    delivery = next(queue, None)
-                if delivery is None:
-                    return
-                # Like the gateway: a genuine delivery that was not acknowledged is sent again.
-                for _ in range(3):
-                    response = session.post(f"{url}/webhooks/sparkpay", data=delivery.body, timeout=30)
-                    delivery.answers.append((response.status_code, response.text))
-                    if response.text == "SUCCESS" or not delivery.genuine:
-                        break
-
-    with ThreadPoolExecutor(SENDERS) as pool:
-        for future in [pool.submit(sender) for _ in range(SENDERS)]:
-            future.result()
+    send_concurrently(deliveries, SENDERS, send)
 
 
 def test_a_storm_loses_nothing_applies_no_forgery_and_never_regresses(shop: Shop, merchant_key, platform_key, other_key) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-import requests
 
 from .conftest import Shop, deliver, sealed, statement, wait_for
 
