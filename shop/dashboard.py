@@ -22,7 +22,7 @@ from sqlalchemy import Select, func, or_, select
 
 from sparkpay import CurrencyNetworks, DivideDetail, OtherReceiver, ValidationError
 
-from . import exports, orders
+from . import charts, exports, orders
 from .auth import manager_required
 from .extensions import db
 from .forms import OTHER_RECEIVER_ROWS, ActionForm, OrderForm
@@ -63,8 +63,9 @@ def _staff_only() -> None:
 
 
 @bp.get("/")
-def home() -> Response:
-    return redirect(url_for("dashboard.order_list"))
+def home() -> str:
+    """The dashboard home: the last month at a glance."""
+    return render_template("dashboard/home.html", charts=charts.dashboard_charts())
 
 
 def _parse_day(value: str | None) -> date | None:

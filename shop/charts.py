@@ -1,0 +1,98 @@
+"""The dashboard home's small charts: orders and paid volume per day, and the share of each
+network among paid orders. Drawn on the server as SVG (no script, no CDN); amounts stay Decimal."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from sparkpay.networks import network_label
+
+from .extensions import db
+from .models import COMPLETED, Order
+from .templating import money
+
+#: How many days the charts cover, today (UTC) included.
+DAYS = 30
+#: The drawing's size in SVG units; CSS scales it to the card.
+WIDTH, HEIGHT = 600, 120
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    title: str
+
+
+@dataclass(frozen=True)
+class DailyChart:
+    title: str
+    bars: tuple[Bar, ...]
+    total: str
+    first_day: date
+    last_day: date
+
+
+@dataclass(frozen=True)
+class Share:
+    label: str
+    count: int
+    percent: int
+
+
+def _day(value: object) -> date:
+    """SQLite's date() gives text, PostgreSQL's a date."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _daily(title: str, values: dict[date, Decimal], days: list[date], describe) -> DailyChart:  # type: ignore[no-untyped-def]
+    top = max(values.values(), default=Decimal(0)) or Decimal(1)
+    slot = WIDTH / len(days)
+    bars = []
+    for index, day in enumerate(days):
+        value = values.get(day, Decimal(0))
+        height = float(value / top) * (HEIGHT - 4)
+        bars.append(Bar(index * slot + 1, HEIGHT - height, slot - 2, height, f"{day:%d %b}: {describe(value)}"))
+    return DailyChart(title, tuple(bars), describe(sum(values.values(), Decimal(0))), days[0], days[-1])
+
+
+def dashboard_charts(today: date | None = None) -> dict[str, object]:
+    """The home page's charts for the last ``DAYS`` days (UTC)."""
+    today = today or datetime.now(timezone.utc).date()
+    days = [today - timedelta(days=offset) for offset in range(DAYS - 1, -1, -1)]
+    since = datetime.combine(days[0], time.min, timezone.utc)
+
+    created_day = func.date(Order.created_at)
+    created = {
+        _day(day): Decimal(count)
+        for day, count in db.session.execute(
+            select(created_day, func.count()).where(Order.created_at >= since).group_by(created_day)
+        )
+    }
+    volume: dict[str, dict[date, Decimal]] = defaultdict(dict)
+    networks: Counter[str] = Counter()
+    paid = select(Order.completed_time, Order.currency, Order.amount, Order.pay_network).where(
+        Order.status == COMPLETED, Order.completed_time >= since
+    )
+    for completed_time, currency, amount, network in db.session.execute(paid.execution_options(yield_per=1000)):
+        per_day = volume[currency]
+        per_day[completed_time.date()] = per_day.get(completed_time.date(), Decimal(0)) + amount
+        networks[network_label(network) or "unknown"] += 1
+
+    paid_count = sum(networks.values())
+    return {
+        "orders": _daily("Orders per day", created, days, lambda n: f"{int(n):,} order{'s' if n != 1 else ''}"),
+        "volumes": [
+            _daily(f"Paid per day, {currency}", per_day, days, lambda v, c=currency: f"{money(v)} {c}")
+            for currency, per_day in sorted(volume.items(), key=lambda item: -sum(item[1].values()))
+        ],
+        "networks": [Share(label, count, round(100 * count / paid_count)) for label, count in networks.most_common()],
+        "days": DAYS,
+    }
