@@ -54,7 +54,8 @@ def test_pages_are_labelled_and_fit_the_screen(shop: Shop, browser, demo_orders,
     page.get_by_label("Email").fill("manager@shop.test")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    for path in ("/orders", "/orders/new", "/orders/new?edition=pro", f"/orders/{demo_orders['paid']}", f"/orders/{demo_orders['open']}"):
+    for path in ("/", "/orders", "/orders/new", "/orders/new?edition=pro", f"/orders/{demo_orders['paid']}",
+                 f"/orders/{demo_orders['open']}", "/deliveries", "/deliveries/1"):
         page.goto(shop.url + path)
         check_page(page)
     for path in (f"/pay/{demo_orders['open']}", f"/checkout/return/{demo_orders['paid']}", f"/checkout/return/{demo_orders['closed']}"):
@@ -75,6 +76,12 @@ def test_screenshots_for_the_readme(shop: Shop, browser, staff_page: Page, demo_
     screenshot(staff_page, "new-order")
     staff_page.goto(f"{shop.url}/orders/{demo_orders['paid']}")
     screenshot(staff_page, "order-detail")
+    staff_page.goto(f"{shop.url}/")
+    expect(staff_page.get_by_text("Paid orders by network")).to_be_visible()
+    screenshot(staff_page, "overview")
+    staff_page.goto(f"{shop.url}/deliveries/1")
+    expect(staff_page.get_by_text("What it changed")).to_be_visible()
+    screenshot(staff_page, "delivery")
 
     phone = new_page(browser, 375, 740)
     phone.goto(f"{shop.url}/pay/{demo_orders['open']}")
