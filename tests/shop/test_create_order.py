@@ -122,3 +122,27 @@ def test_sending_the_same_form_twice_creates_one_order(shop: Shop, manager) -> N
         from shop.models import Order
 
         assert db.session.query(Order).count() == 1
+
+
+def test_two_concurrent_submissions_of_one_form_create_one_order(shop: Shop, manager) -> None:
+    import threading
+
+    page = manager.get(f"{shop.url}/orders/new").text
+    token = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page).group(1)
+    start = threading.Barrier(2)
+    answers: list = []
+
+    def submit() -> None:
+        start.wait()
+        answers.append(shop.post_order_form(manager, form_token=token))
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["Location"] == answers[1].headers["Location"], "both land on the same order"
+    assert len(shop.order_numbers()) == 1
+    held = shop.app.extensions["sparkpay_sandbox"].store.query("SELECT request_key FROM orders")
+    assert len(held) == 1, "one gateway order"
