@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import func, select
 
@@ -37,7 +38,8 @@ class DailyChart:
     bars: tuple[Bar, ...]
     total: str
     first_day: date
-    last_day: date
+    width: ClassVar[int] = WIDTH
+    height: ClassVar[int] = HEIGHT
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def _daily(title: str, values: dict[date, Decimal], days: list[date], describe) 
         value = values.get(day, Decimal(0))
         height = float(value / top) * (HEIGHT - 4)
         bars.append(Bar(index * slot + 1, HEIGHT - height, slot - 2, height, f"{day:%d %b}: {describe(value)}"))
-    return DailyChart(title, tuple(bars), describe(sum(values.values(), Decimal(0))), days[0], days[-1])
+    return DailyChart(title, tuple(bars), describe(sum(values.values(), Decimal(0))), days[0])
 
 
 def dashboard_charts(today: date | None = None) -> dict[str, object]:

@@ -515,7 +515,7 @@ def replay_notification(record: Notification, staff_email: str | None) -> tuple[
         info = open_notification(record.body.encode("utf-8"), merchant_private_key=merchant_key, platform_public_key=platform_public).order
     except SparkPayError as error:
         return False, f"The stored delivery does not verify any more ({error.message}); nothing was applied."
-    label = f"Replay of notification #{record.id}"
+    label = _replay_label(record)
     with write_transaction():
         order = get_order(info.request_no, for_update=True)
         if order is None:
@@ -532,9 +532,14 @@ def replay_notification(record: Notification, staff_email: str | None) -> tuple[
     return False, f"Nothing to change: the order is already {order.status_label.lower()}."
 
 
+def _replay_label(record: Notification) -> str:
+    """How a replay's history line begins; ``events_of_delivery`` finds replays by it."""
+    return f"Replay of notification #{record.id}"
+
+
 def events_of_delivery(record: Notification) -> list[OrderEvent]:
     """What a delivery changed in its order's history: on arrival, and at each replay."""
-    label = f"Replay of notification #{record.id}"
+    label = _replay_label(record)
     return list(db.session.scalars(
         select(OrderEvent).where(or_(
             (OrderEvent.source == "webhook") & (OrderEvent.actor == f"notification #{record.id}"),
