@@ -8,11 +8,12 @@ import time
 from typing import Any, Mapping
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from . import auth, checkout, cli, config, dashboard, gateway, schema, templating, webhooks
+from . import auth, checkout, cli, config, dashboard, gateway, i18n, schema, templating, webhooks
 from .extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 log = logging.getLogger("shop")
@@ -53,8 +54,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
     limiter.init_app(app)
     login_manager.init_app(app)
     templating.init_app(app)
+    i18n.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to see the dashboard."
+    login_manager.login_message = _l("Please sign in to see the dashboard.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
@@ -90,6 +92,8 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if response.mimetype == "text/html":
+        response.vary.update(("Accept-Language", "Cookie"))  # the page's language
     if "HX-Request" in request.headers or request.path.startswith(("/orders", "/checkout")):
         response.headers.add("Vary", "HX-Request")
         response.headers.setdefault("Cache-Control", "no-store")
@@ -105,7 +109,7 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
-        error.description = "This form has expired or was not sent from this site. Go back, reload the page and try again."
+        error.description = gettext("This form has expired or was not sent from this site. Go back, reload the page and try again.")
         return render_template("errors/error.html", error=error), 400
 
     @app.errorhandler(500)

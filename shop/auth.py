@@ -7,6 +7,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
@@ -24,14 +25,14 @@ def _load_staff(staff_id: str) -> Staff | None:
 
 @login_manager.unauthorized_handler
 def _unauthorized() -> Response:
-    target = url_for("auth.login", next=_local_path(request.full_path))
+    target = url_for("auth.login", next=local_path(request.full_path))
     if htmx:
         # A poll from an expired session must move the whole page to sign-in, not swap a form in.
         return Response(status=204, headers={"HX-Redirect": target})
     return redirect(target)
 
 
-def _local_path(candidate: str | None) -> str | None:
+def local_path(candidate: str | None) -> str | None:
     """``candidate`` if it is a path on this site, else None (no open redirects)."""
     if not candidate:
         return None
@@ -50,7 +51,7 @@ def manager_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if not current_user.can_manage:
-            abort(403, "Your role can view orders but not create or close them.")
+            abort(403, gettext("Your role can view orders but not create or close them."))
         return view(*args, **kwargs)
 
     return wrapped
@@ -70,13 +71,13 @@ def _login_limit_key() -> str:
 def login() -> Response | str:
     form = LoginForm()
     if request.method == "GET":
-        form.next.data = _local_path(request.args.get("next")) or ""
+        form.next.data = local_path(request.args.get("next")) or ""
     if form.validate_on_submit():
         staff = db.session.scalar(select(Staff).where(func.lower(Staff.email) == form.email.data.strip().lower()))
         if staff is not None and staff.check_password(form.password.data):
             login_user(staff)
-            return redirect(_local_path(form.next.data) or url_for("dashboard.order_list"), 303)
-        flash("Email or password is not right.", "error")
+            return redirect(local_path(form.next.data) or url_for("dashboard.order_list"), 303)
+        flash(gettext("Email or password is not right."), "error")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form), 422 if request.method == "POST" else 200
 
@@ -86,5 +87,5 @@ def logout() -> Response:
     form = ActionForm()
     if form.validate_on_submit():
         logout_user()
-        flash("Signed out.", "info")
+        flash(gettext("Signed out."), "info")
     return redirect(url_for("auth.login"), 303)

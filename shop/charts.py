@@ -9,13 +9,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import ClassVar
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
 
 from sparkpay.networks import network_label
 
 from .extensions import db
 from .models import COMPLETED, Order
-from .templating import money
+from .templating import day as day_label, money
 
 #: How many days the charts cover, today (UTC) included.
 DAYS = 30
@@ -61,7 +62,7 @@ def _daily(title: str, values: dict[date, Decimal], days: list[date], describe) 
     for index, day in enumerate(days):
         value = values.get(day, Decimal(0))
         height = float(value / top) * (HEIGHT - 4)
-        bars.append(Bar(index * slot + 1, HEIGHT - height, slot - 2, height, f"{day:%d %b}: {describe(value)}"))
+        bars.append(Bar(index * slot + 1, HEIGHT - height, slot - 2, height, f"{day_label(day)}: {describe(value)}"))
     return DailyChart(title, tuple(bars), describe(sum(values.values(), Decimal(0))), days[0])
 
 
@@ -86,13 +87,13 @@ def dashboard_charts(today: date | None = None) -> dict[str, object]:
     for completed_time, currency, amount, network in db.session.execute(paid.execution_options(yield_per=1000)):
         per_day = volume[currency]
         per_day[completed_time.date()] = per_day.get(completed_time.date(), Decimal(0)) + amount
-        networks[network_label(network) or "unknown"] += 1
+        networks[network_label(network) or gettext("unknown")] += 1
 
     paid_count = sum(networks.values())
     return {
-        "orders": _daily("Orders per day", created, days, lambda n: f"{int(n):,} order{'s' if n != 1 else ''}"),
+        "orders": _daily(gettext("Orders per day"), created, days, lambda n: ngettext("%(count)s order", "%(count)s orders", int(n), count=money(n))),
         "volumes": [
-            _daily(f"Paid per day, {currency}", per_day, days, lambda v, c=currency: f"{money(v)} {c}")
+            _daily(gettext("Paid per day, %(currency)s", currency=currency), per_day, days, lambda v, c=currency: f"{money(v)} {c}")
             for currency, per_day in sorted(volume.items(), key=lambda item: -sum(item[1].values()))
         ],
         "networks": [Share(label, count, round(100 * count / paid_count)) for label, count in networks.most_common()],

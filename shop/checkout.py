@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template
+from flask_babel import gettext
 
 from . import orders
 from .models import Order
@@ -14,7 +15,7 @@ def _get_order_or_404(request_no: str) -> Order:
     """The order, or a friendly 404 page."""
     order = orders.get_order(request_no)
     if order is None:
-        abort(404, "We could not find this payment. Please check the link you were given.")
+        abort(404, gettext("We could not find this payment. Please check the link you were given."))
     return order
 
 

@@ -17,6 +17,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import Select, func, or_, select
 
@@ -254,22 +255,22 @@ def order_new() -> Response | str:
             new = _form_to_new_order(form)
             result = orders.create_order(new, current_user.email)
         except ValidationError as error:
-            _field_error(form, error.field, error.reason)
+            _field_error(form, error.field, gettext(error.reason_template, **error.values))
         else:
             if result.existing:
-                flash("This form was already submitted: here is the order it created.", "info")
+                flash(gettext("This form was already submitted: here is the order it created."), "info")
                 return redirect(url_for("dashboard.order_detail", request_no=result.order.request_no), 303)
             if result.error is not None:
                 gateway_error = result.error
                 if result.error.field:
-                    _field_error(form, result.error.field, f"{result.error.meaning} (gateway code {result.error.code})")
+                    _field_error(form, result.error.field, gettext("%(meaning)s (gateway code %(code)s)", meaning=gettext(result.error.meaning), code=result.error.code))
                 form.form_token.data = ""
                 form.set_edition(form.edition.data)
             else:
                 if result.unknown:
-                    flash("The gateway did not answer in time. The order is saved and will be checked automatically.", "error")
+                    flash(gettext("The gateway did not answer in time. The order is saved and will be checked automatically."), "error")
                 else:
-                    flash("Order created. Send the checkout link to the shopper.", "success")
+                    flash(gettext("Order created. Send the checkout link to the shopper."), "success")
                 return redirect(url_for("dashboard.order_detail", request_no=result.order.request_no), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("dashboard/order_new.html", form=form, gateway_error=gateway_error, other_rows=OTHER_RECEIVER_ROWS), status
@@ -279,7 +280,7 @@ def _get_order_or_404(request_no: str) -> Order:
     """The order, or a 404 page."""
     order = orders.get_order(request_no)
     if order is None:
-        abort(404, f"There is no order {request_no}.")
+        abort(404, gettext("There is no order %(request_no)s.", request_no=request_no))
     return order
 
 
@@ -313,12 +314,12 @@ def order_refresh(request_no: str) -> Response:
     order = _get_order_or_404(request_no)
     outcome = orders.refresh_from_gateway(order, source="query", actor=current_user.email)
     messages = {
-        "applied": ("Status updated from the gateway.", "success"),
-        "duplicate": ("The gateway confirms the status shown.", "info"),
-        "stale": ("The gateway confirms the status shown.", "info"),
-        "mismatch": ("The gateway's data does not match this order; it is flagged for review.", "error"),
-        "not_found": ("The gateway does not know this order.", "error"),
-        "unreachable": ("Could not reach the gateway; try again in a moment.", "error"),
+        "applied": (gettext("Status updated from the gateway."), "success"),
+        "duplicate": (gettext("The gateway confirms the status shown."), "info"),
+        "stale": (gettext("The gateway confirms the status shown."), "info"),
+        "mismatch": (gettext("The gateway's data does not match this order; it is flagged for review."), "error"),
+        "not_found": (gettext("The gateway does not know this order."), "error"),
+        "unreachable": (gettext("Could not reach the gateway; try again in a moment."), "error"),
     }
     flash(*messages[outcome])
     return redirect(url_for("dashboard.order_detail", request_no=order.request_no), 303)
@@ -342,7 +343,7 @@ def delivery_list() -> str:
 
 
 def _get_delivery_or_404(delivery_id: int) -> Notification:
-    return db.get_or_404(Notification, delivery_id, description=f"There is no delivery #{delivery_id}.")
+    return db.get_or_404(Notification, delivery_id, description=gettext("There is no delivery #%(id)s.", id=delivery_id))
 
 
 @bp.get("/deliveries/<int:delivery_id>")

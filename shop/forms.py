@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -38,7 +39,7 @@ def network_choices() -> list[SelectChoice]:
 def currency_network_choices() -> list[SelectChoice]:
     """Every payable (currency, network) pair, as ``"USDT:4"`` -> ``"USDT on Polygon"``."""
     return [
-        SelectChoice(f"{currency}:{network.value}", f"{currency} on {network.label}")
+        SelectChoice(f"{currency}:{network.value}", gettext("%(currency)s on %(network)s", currency=currency, network=network.label))
         for currency in CRYPTO_CURRENCIES
         for network in Network
         if currency in TOKENS[network]
@@ -46,8 +47,8 @@ def currency_network_choices() -> list[SelectChoice]:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
     next = HiddenField()
 
 
@@ -56,33 +57,33 @@ class OrderForm(FlaskForm):
 
     edition = HiddenField(default="normal")
     form_token = HiddenField()
-    description = StringField("Description shown to the shopper", validators=[DataRequired(), Length(max=256)])
-    goods_info = TextAreaField("Goods", validators=[DataRequired(), Length(max=512)])
-    amount = StringField("Amount", validators=[DataRequired(), Length(max=40)])
-    currency = SelectField("Currency")
-    timeout_minutes = IntegerField(
-        "Shopper has (minutes) to pay", default=30, validators=[InputRequired(), NumberRange(min=1, max=7 * 24 * 60)]
+    description = StringField(_l("Description shown to the shopper"), validators=[DataRequired(), Length(max=256)])
+    goods_info = TextAreaField(_l("Goods"), validators=[DataRequired(), Length(max=512)])
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=40)])
+    currency = SelectField(_l("Currency"))
+    timeout_minutes = IntegerField(_l("Shopper has (minutes) to pay"), default=30, validators=[InputRequired(), NumberRange(min=1, max=7 * 24 * 60)]
     )
-    merchant_order_no = StringField("Your order number (optional)", validators=[Optional(), Length(max=64)])
-    user_id = StringField("Shopper's user id (optional)", validators=[Optional(), Length(max=64)])
-    networks = MultiCheckboxField("Accepted networks (none ticked: all that carry the currency)", choices=network_choices())
-    currency_networks = MultiCheckboxField("Currencies and networks the shopper may pay with (none ticked: all)", choices=currency_network_choices())
-    split = BooleanField("Split the revenue")
-    seller_amount = StringField("Seller amount", validators=[Optional(), Length(max=40)])
-    seller_addr = StringField("Seller wallet address", validators=[Optional(), Length(max=128)])
-    merchant_amount = StringField("Merchant fee", validators=[Optional(), Length(max=40)])
-    other_addr_1 = StringField("Other receiver 1 address", validators=[Optional(), Length(max=128)])
-    other_amount_1 = StringField("Other receiver 1 amount", validators=[Optional(), Length(max=40)])
-    other_addr_2 = StringField("Other receiver 2 address", validators=[Optional(), Length(max=128)])
-    other_amount_2 = StringField("Other receiver 2 amount", validators=[Optional(), Length(max=40)])
-    other_addr_3 = StringField("Other receiver 3 address", validators=[Optional(), Length(max=128)])
-    other_amount_3 = StringField("Other receiver 3 amount", validators=[Optional(), Length(max=40)])
+    merchant_order_no = StringField(_l("Your order number (optional)"), validators=[Optional(), Length(max=64)])
+    user_id = StringField(_l("Shopper's user id (optional)"), validators=[Optional(), Length(max=64)])
+    networks = MultiCheckboxField(_l("Accepted networks (none ticked: all that carry the currency)"), choices=network_choices())
+    currency_networks = MultiCheckboxField(_l("Currencies and networks the shopper may pay with (none ticked: all)"))
+    split = BooleanField(_l("Split the revenue"))
+    seller_amount = StringField(_l("Seller amount"), validators=[Optional(), Length(max=40)])
+    seller_addr = StringField(_l("Seller wallet address"), validators=[Optional(), Length(max=128)])
+    merchant_amount = StringField(_l("Merchant fee"), validators=[Optional(), Length(max=40)])
+    other_addr_1 = StringField(_l("Other receiver 1 address"), validators=[Optional(), Length(max=128)])
+    other_amount_1 = StringField(_l("Other receiver 1 amount"), validators=[Optional(), Length(max=40)])
+    other_addr_2 = StringField(_l("Other receiver 2 address"), validators=[Optional(), Length(max=128)])
+    other_amount_2 = StringField(_l("Other receiver 2 amount"), validators=[Optional(), Length(max=40)])
+    other_addr_3 = StringField(_l("Other receiver 3 address"), validators=[Optional(), Length(max=128)])
+    other_amount_3 = StringField(_l("Other receiver 3 amount"), validators=[Optional(), Length(max=40)])
 
     def set_edition(self, edition: str) -> None:
         """Fix the edition and offer the currencies it accepts."""
         self.edition.data = edition
         pricing = list(FIAT_CURRENCIES) + list(CRYPTO_CURRENCIES) if edition == "pro" else list(CRYPTO_CURRENCIES)
         self.currency.choices = [SelectChoice(c, c) for c in pricing]
+        self.currency_networks.choices = currency_network_choices()  # labels in the reader's language
         if not self.form_token.data:
             self.form_token.data = secrets.token_urlsafe(24)
 

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, Text, types
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -16,6 +17,7 @@ from sparkpay.networks import network_label
 from sparkpay.protocol import STATUS_CLOSED, STATUS_COMPLETED, STATUS_UNPAID
 
 from .extensions import db
+from .notes import Note, NoteText
 
 
 def now_utc() -> datetime:
@@ -82,11 +84,11 @@ STATUSES = (CREATING, UNPAID, COMPLETED, CLOSED, FAILED)
 OPEN_STATUSES = (CREATING, UNPAID)
 
 STATUS_LABELS = {
-    CREATING: "Creating",
-    UNPAID: "Awaiting payment",
-    COMPLETED: "Paid",
-    CLOSED: "Closed",
-    FAILED: "Not created",
+    CREATING: _l("Creating"),
+    UNPAID: _l("Awaiting payment"),
+    COMPLETED: _l("Paid"),
+    CLOSED: _l("Closed"),
+    FAILED: _l("Not created"),
 }
 
 
@@ -129,9 +131,9 @@ class Order(db.Model):
     payment_divide_detail: Mapped[Any] = mapped_column(JSONText, nullable=True)
     # Operations.
     last_error_code: Mapped[int | None] = mapped_column(nullable=True)
-    last_error: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    last_error: Mapped[Note | None] = mapped_column(NoteText, nullable=True)
     last_queried_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    needs_attention: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    needs_attention: Mapped[Note | None] = mapped_column(NoteText, nullable=True)
 
     events: Mapped[list["OrderEvent"]] = relationship(
         back_populates="order", order_by="OrderEvent.id", cascade="all, delete-orphan"
@@ -182,19 +184,21 @@ class OrderEvent(db.Model):
     # create, webhook, query, close, reconcile, timeout, staff
     source: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str | None] = mapped_column(String(254), nullable=True)
-    detail: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[Note] = mapped_column(NoteText, default=Note)
+    # The webhook delivery that caused this entry, on arrival or replayed.
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"), nullable=True, index=True)
 
     order: Mapped[Order] = relationship(back_populates="events")
 
 
 #: What a webhook delivery did, as staff read it.
 DELIVERY_OUTCOMES = {
-    "applied": "Applied",
-    "duplicate": "Already applied",
-    "stale": "Older than the order's status",
-    "mismatch": "Does not match the order",
-    "unknown_order": "Unknown order",
-    "rejected": "Refused (not verified)",
+    "applied": _l("Applied"),
+    "duplicate": _l("Already applied"),
+    "stale": _l("Older than the order's status"),
+    "mismatch": _l("Does not match the order"),
+    "unknown_order": _l("Unknown order"),
+    "rejected": _l("Refused (not verified)"),
 }
 
 
@@ -209,7 +213,7 @@ class Notification(db.Model):
     headers: Mapped[Any] = mapped_column(JSONText)
     body: Mapped[str] = mapped_column(Text)
     verified: Mapped[bool] = mapped_column(default=False)
-    error: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    error: Mapped[Note | None] = mapped_column(NoteText, nullable=True)
     payload: Mapped[str | None] = mapped_column(Text, nullable=True)
     request_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
     pay_status: Mapped[str | None] = mapped_column(String(12), nullable=True)

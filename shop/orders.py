@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import Select, func, or_, select, update
+from flask_babel import gettext
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from sparkpay import (
@@ -40,6 +41,7 @@ from sparkpay.notifications import open_notification
 
 from . import gateway
 from .extensions import db, write_transaction
+from .notes import Note, note, verbatim
 from .models import (
     CLOSED,
     COMPLETED,
@@ -98,8 +100,9 @@ def apply_status(
     *,
     source: str,
     actor: str | None = None,
-    detail: str = "",
+    detail: Note = Note(),
     gateway_order: PaymentOrder | None = None,
+    notification_id: int | None = None,
 ) -> str:
     """Move ``order`` to ``new_status`` if allowed; return "applied", "duplicate" or "stale".
 
@@ -116,9 +119,10 @@ def apply_status(
     if new_status == CLOSED and order.closed_time is None:
         order.closed_time = now_utc()
     if old_status == CLOSED and new_status == COMPLETED:
-        order.needs_attention = "Paid after it was closed: check with the shopper whether to refund or fulfil."
-        detail = (detail + " " if detail else "") + "Payment arrived after the order was closed."
-    order.events.append(OrderEvent(from_status=old_status, to_status=new_status, source=source, actor=actor, detail=detail))
+        order.needs_attention = note("Paid after it was closed: check with the shopper whether to refund or fulfil.")
+        detail = detail + note("Payment arrived after the order was closed.")
+    order.events.append(OrderEvent(from_status=old_status, to_status=new_status, source=source, actor=actor, detail=detail,
+                                   notification_id=notification_id))
     log.info("order %s: %s -> %s (%s%s)", order.request_no, old_status, new_status, source, f", {actor}" if actor else "")
     return "applied"
 
@@ -140,42 +144,45 @@ def _copy_gateway_fields(order: Order, info: PaymentOrder) -> None:
             order.payment_divide_detail = paid.payment_divide_detail.to_dict()
 
 
-def mismatch(order: Order, info: PaymentOrder) -> str | None:
+def mismatch(order: Order, info: PaymentOrder) -> Note | None:
     """Why a verified gateway statement does not fit the stored order, or None if it does."""
     config = current_app.config
     if info.merchant_customer_no and info.merchant_customer_no != config["SPARKPAY_MERCHANT_NO"]:
-        return f"merchant {info.merchant_customer_no} is not this shop's"
+        return note("merchant %(merchant)s is not this shop's", merchant=info.merchant_customer_no)
     if info.app_id and info.app_id != config["SPARKPAY_APP_ID"]:
-        return f"app id {info.app_id} is not this shop's"
+        return note("app id %(app_id)s is not this shop's", app_id=info.app_id)
     if info.amount is not None and info.is_pro != order.is_pro:
-        return "edition differs from the stored order"
+        return note("edition differs from the stored order")
     if info.amount is not None and info.amount != order.amount:
-        return f"amount {format_amount(info.amount)} differs from the stored {format_amount(order.amount)}"
+        return note("amount %(amount)s differs from the stored %(stored)s", amount=format_amount(info.amount), stored=format_amount(order.amount))
     if info.currency and info.currency != order.currency:
-        return f"currency {info.currency} differs from the stored {order.currency}"
+        return note("currency %(currency)s differs from the stored %(stored)s", currency=info.currency, stored=order.currency)
     if (
         info.pay_status == COMPLETED
         and not order.is_pro
         and info.real_pay_amount is not None
         and info.real_pay_amount < order.amount
     ):
-        return f"only {format_amount(info.real_pay_amount)} of {format_amount(order.amount)} was paid"
+        return note("only %(paid)s of %(amount)s was paid", paid=format_amount(info.real_pay_amount), amount=format_amount(order.amount))
     return None
 
 
-def _apply_gateway_statement(order: Order, info: PaymentOrder, *, source: str, actor: str | None, detail: str = "") -> str:
+def _apply_gateway_statement(
+    order: Order, info: PaymentOrder, *, source: str, actor: str | None, detail: Note = Note(), notification_id: int | None = None
+) -> str:
     """Apply what the gateway says about ``order`` (after checking it fits); return the outcome."""
     problem = mismatch(order, info)
     if problem:
-        order.needs_attention = f"Gateway data does not match ({source}): {problem}."
-        order.events.append(OrderEvent(from_status=order.status, to_status=order.status, source=source, actor=actor, detail=f"{detail} Not applied: {problem}.".strip()))
+        order.needs_attention = note("Gateway data does not match: %(problem)s.", problem=problem)
+        order.events.append(OrderEvent(from_status=order.status, to_status=order.status, source=source, actor=actor,
+                                       detail=detail + note("Not applied: %(problem)s.", problem=problem), notification_id=notification_id))
         log.warning("order %s: %s statement not applied: %s", order.request_no, source, problem)
         return "mismatch"
     if info.pay_status not in (UNPAID, COMPLETED, CLOSED):
         return "stale"
     if info.pay_status == CLOSED and source in ("query", "reconcile") and order.timeout_at <= now_utc():
         source = "timeout"
-    return apply_status(order, info.pay_status, source=source, actor=actor, detail=detail, gateway_order=info)
+    return apply_status(order, info.pay_status, source=source, actor=actor, detail=detail, gateway_order=info, notification_id=notification_id)
 
 
 def _for_update(query: Select) -> Select:
@@ -302,7 +309,7 @@ def create_order(new: NewOrder, staff_email: str | None) -> CreateResult:
         form_token=new.form_token,
         created_by=staff_email,
     )
-    order.events.append(OrderEvent(from_status=None, to_status=CREATING, source="staff", actor=staff_email, detail="Order saved; asking the gateway."))
+    order.events.append(OrderEvent(from_status=None, to_status=CREATING, source="staff", actor=staff_email, detail=note("Order saved; asking the gateway.")))
     try:
         with write_transaction():
             db.session.add(order)
@@ -326,7 +333,7 @@ def send_create(order: Order, *, source: str) -> CreateResult:
         # reconciler re-sends the identical request, which the gateway answers idempotently.
         with write_transaction():
             order = _locked(order.id)
-            order.last_error = f"Outcome unknown ({error.message}); the order will be checked with the gateway."
+            order.last_error = note("Outcome unknown (%(reason)s); the order will be checked with the gateway.", reason=verbatim(error.message))
             order.events.append(OrderEvent(from_status=CREATING, to_status=CREATING, source=source, detail=order.last_error))
         return CreateResult(order, unknown=True)
     except ApiError as error:
@@ -335,15 +342,15 @@ def send_create(order: Order, *, source: str) -> CreateResult:
             return CreateResult(order, unknown=refresh_from_gateway(order, source=source, query_only=True) == "unreachable")
         with write_transaction():
             order = _locked(order.id)
-            order.last_error_code, order.last_error = error.code, error.message
-            apply_status(order, FAILED, source=source, detail=f"Gateway refused the order: {error.code} {error.meaning}.")
+            order.last_error_code, order.last_error = error.code, verbatim(error.message)
+            apply_status(order, FAILED, source=source, detail=note("Gateway refused the order: %(code)s %(meaning)s.", code=error.code, meaning=note(error.meaning)))
         return CreateResult(order, error=error)
     with write_transaction():
         order = _locked(order.id)
         order.cashier_url = result.cashier_url
         order.payment_order_no = result.payment_order_no or order.payment_order_no
         order.last_error = order.last_error_code = None
-        apply_status(order, UNPAID, source=source, detail="Gateway accepted the order.")
+        apply_status(order, UNPAID, source=source, detail=note("Gateway accepted the order."))
     return CreateResult(order)
 
 
@@ -367,7 +374,7 @@ def refresh_from_gateway(order: Order, *, source: str, actor: str | None = None,
             locked = _locked(order.id)
             locked.last_queried_at = now_utc()
             if locked.status == CREATING and locked.created_at <= now_utc() - CREATION_GRACE:
-                locked.last_error = "The gateway has no such order: it was never created."
+                locked.last_error = note("The gateway has no such order: it was never created.")
                 apply_status(locked, FAILED, source=source, actor=actor, detail=locked.last_error)
         return "not_found"
     except SparkPayError as error:
@@ -398,28 +405,28 @@ class CloseResult:
 def close_order(order: Order, staff_email: str | None) -> CloseResult:
     """Ask the gateway to close an unpaid order; 43006/43007 end in the gateway's real status."""
     if order.status != UNPAID:
-        return CloseResult(False, f"Only orders awaiting payment can be closed; this one is {order.status_label.lower()}.")
+        return CloseResult(False, gettext("Only orders awaiting payment can be closed. Status: %(status)s.", status=order.status_label))
     try:
         gateway.client().close_order(order.request_no)
     except OrderAlreadyClosedError:
         refresh_from_gateway(order, source="close", actor=staff_email)
-        return CloseResult(True, "The gateway had already closed this order.")
+        return CloseResult(True, gettext("The gateway had already closed this order."))
     except OrderNotClosableError:
         refresh_from_gateway(order, source="close", actor=staff_email)
         db.session.refresh(order)
         if order.status == COMPLETED:
-            return CloseResult(False, "The gateway refused to close it: the shopper has already paid.")
-        return CloseResult(False, "The gateway refused to close it (43006): its status does not allow closing.")
+            return CloseResult(False, gettext("The gateway refused to close it: the shopper has already paid."))
+        return CloseResult(False, gettext("The gateway refused to close it (43006): its status does not allow closing."))
     except OrderNotFoundError:
-        return CloseResult(False, "The gateway does not know this order (43005).")
+        return CloseResult(False, gettext("The gateway does not know this order (43005)."))
     except ApiError as error:
-        return CloseResult(False, f"The gateway refused to close it: {error.code} {error.meaning}.")
+        return CloseResult(False, gettext("The gateway refused to close it: %(code)s %(meaning)s.", code=error.code, meaning=gettext(error.meaning)))
     except SparkPayError as error:
-        return CloseResult(False, f"Could not reach the gateway ({error.message}); nothing changed. Try again.")
+        return CloseResult(False, gettext("Could not reach the gateway (%(reason)s); nothing changed. Try again.", reason=error.message))
     with write_transaction():
         locked = _locked(order.id)
-        apply_status(locked, CLOSED, source="close", actor=staff_email, detail="Closed at the gateway by staff.")
-    return CloseResult(True, "Order closed. The shopper can no longer pay it.")
+        apply_status(locked, CLOSED, source="close", actor=staff_email, detail=note("Closed at the gateway by staff."))
+    return CloseResult(True, gettext("Order closed. The shopper can no longer pay it."))
 
 
 #: The lease a reconciliation run holds, so that only one instance asks the gateway at a time.
@@ -480,7 +487,7 @@ def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_add
         notification = open_notification(raw_body, merchant_private_key=merchant_key, platform_public_key=platform_public)
     except SparkPayError as error:
         with write_transaction():
-            db.session.add(Notification(remote_addr=remote_addr, headers=kept_headers, body=text, verified=False, error=error.message, outcome="rejected"))
+            db.session.add(Notification(remote_addr=remote_addr, headers=kept_headers, body=text, verified=False, error=verbatim(error.message), outcome="rejected"))
         log.warning("webhook delivery from %s refused: %s", remote_addr, error.message)
         return DeliveryResult(400, "refused", "rejected")
 
@@ -494,10 +501,10 @@ def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_add
         )
         db.session.add(record)
         if order is None:
-            record.error = "no order with this request number"
+            record.error = note("no order with this request number")
         else:
             db.session.flush()  # the record's id names this delivery in the order's history
-            record.outcome = _apply_gateway_statement(order, info, source="webhook", actor=f"notification #{record.id}")
+            record.outcome = _apply_gateway_statement(order, info, source="webhook", actor=f"notification #{record.id}", notification_id=record.id)
     return DeliveryResult(200, "SUCCESS", record.outcome)
 
 
@@ -509,40 +516,29 @@ def replay_notification(record: Notification, staff_email: str | None) -> tuple[
     Returns (whether it was applied, a message for staff).
     """
     if not record.verified:
-        return False, "Only a verified delivery can be replayed; this one was refused when it arrived."
+        return False, gettext("Only a verified delivery can be replayed; this one was refused when it arrived.")
     merchant_key, platform_public = gateway.notification_keys()
     try:
         info = open_notification(record.body.encode("utf-8"), merchant_private_key=merchant_key, platform_public_key=platform_public).order
     except SparkPayError as error:
-        return False, f"The stored delivery does not verify any more ({error.message}); nothing was applied."
-    label = _replay_label(record)
+        return False, gettext("The stored delivery does not verify any more (%(reason)s); nothing was applied.", reason=error.message)
+    label = note("Replay of notification #%(id)s.", id=record.id)
     with write_transaction():
         order = get_order(info.request_no, for_update=True)
         if order is None:
-            return False, f"There is no order {info.request_no}; nothing was applied."
+            return False, gettext("There is no order %(request_no)s; nothing was applied.", request_no=info.request_no)
         before = order.status
-        outcome = _apply_gateway_statement(order, info, source="replay", actor=staff_email, detail=f"{label}.")
+        outcome = _apply_gateway_statement(order, info, source="replay", actor=staff_email, detail=label, notification_id=record.id)
         if outcome in ("duplicate", "stale"):
-            order.events.append(OrderEvent(from_status=before, to_status=before, source="replay", actor=staff_email,
-                                           detail=f"{label}: nothing to change, the order is already {order.status_label.lower()}."))
+            order.events.append(OrderEvent(from_status=before, to_status=before, source="replay", actor=staff_email, notification_id=record.id,
+                                           detail=label + note("Nothing to change.")))
     if outcome == "applied":
-        return True, f"Applied again: the order is now {order.status_label.lower()}."
+        return True, gettext("Applied again. Status: %(status)s.", status=order.status_label)
     if outcome == "mismatch":
-        return False, "The delivery does not match the order; it is flagged for review and nothing was applied."
-    return False, f"Nothing to change: the order is already {order.status_label.lower()}."
-
-
-def _replay_label(record: Notification) -> str:
-    """How a replay's history line begins; ``events_of_delivery`` finds replays by it."""
-    return f"Replay of notification #{record.id}"
+        return False, gettext("The delivery does not match the order; it is flagged for review and nothing was applied.")
+    return False, gettext("Nothing to change. Status: %(status)s.", status=order.status_label)
 
 
 def events_of_delivery(record: Notification) -> list[OrderEvent]:
     """What a delivery changed in its order's history: on arrival, and at each replay."""
-    label = _replay_label(record)
-    return list(db.session.scalars(
-        select(OrderEvent).where(or_(
-            (OrderEvent.source == "webhook") & (OrderEvent.actor == f"notification #{record.id}"),
-            (OrderEvent.source == "replay") & (OrderEvent.detail.like(f"{label}.%") | OrderEvent.detail.like(f"{label}:%")),
-        )).order_by(OrderEvent.id)
-    ))
+    return list(db.session.scalars(select(OrderEvent).where(OrderEvent.notification_id == record.id).order_by(OrderEvent.id)))

@@ -1,36 +1,76 @@
-"""What every template may use: money and time formatting, labels, absolute public URLs."""
+"""What every template may use: money and time formatting for the reader's language, labels,
+absolute public URLs."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
+from babel.dates import format_skeleton
+from babel.numbers import format_decimal
 from flask import Flask, current_app, url_for
+from flask_babel import format_datetime, get_locale, gettext, lazy_gettext as _l
 
 from sparkpay.networks import network_label, parse_receive_network
 
 from .extensions import htmx
-from .models import DELIVERY_OUTCOMES, STATUS_LABELS
+from .models import DELIVERY_OUTCOMES, STATUS_LABELS, OrderEvent
+
+#: How each source of a history entry is named (models.OrderEvent.source).
+EVENT_SOURCES = {
+    "staff": _l("staff"),
+    "create": _l("creation"),
+    "webhook": _l("notification"),
+    "query": _l("status check"),
+    "close": _l("close"),
+    "reconcile": _l("reconciliation"),
+    "timeout": _l("timeout"),
+    "replay": _l("replay"),
+}
+#: Actors that are parts of the shop, not people.
+SYSTEM_ACTORS = {"reconciler": _l("reconciler"), "return page": _l("return page")}
+ROLES = {"manager": _l("manager"), "viewer": _l("viewer")}
 
 
 def money(value: Decimal | None) -> str:
-    """Exact amount with thousands separators and no float rounding."""
+    """Exact amount (every decimal kept, no float) grouped the way the reader's language does."""
     if value is None:
         return ""
-    text = format(value.normalize(), "f")
-    whole, _, fraction = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = f"{int(whole.lstrip('-') or 0):,}"
-    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
+    return format_decimal(value.normalize(), locale=get_locale(), decimal_quantization=False)
 
 
 def utc(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
+    """A date and time in UTC, written the reader's way ("Nov 27, 2026, 10:04:28 AM UTC")."""
+    return f"{format_datetime(value, 'medium')} UTC" if value else ""
+
+
+def day(value: date) -> str:
+    """A day of the month, the reader's way ("Nov 27", "11月27日")."""
+    return format_skeleton("MMMd", value, locale=get_locale())
+
+
+def event_source(event: OrderEvent) -> str:
+    """What made a history entry: a notification (named by its delivery), a status check, staff..."""
+    if event.source == "webhook" and event.notification_id is not None:
+        return gettext("notification #%(id)s", id=event.notification_id)
+    return str(EVENT_SOURCES.get(event.source, event.source))
+
+
+def event_actor(event: OrderEvent) -> str:
+    """Who made a history entry: a staff member's email or a part of the shop (a delivery's
+    entry is already named by ``event_source``)."""
+    if event.source == "webhook" and event.notification_id is not None:
+        return ""
+    return str(SYSTEM_ACTORS.get(event.actor or "", event.actor or ""))
+
+
+def role_label(role: str) -> str:
+    return str(ROLES.get(role, role))
 
 
 def status_label(status: str | None) -> str:
-    return STATUS_LABELS.get(status or "", status or "")
+    return str(STATUS_LABELS.get(status or "", status or ""))
 
 
 def network_labels(receive_network: str) -> str:
@@ -52,7 +92,7 @@ def pretty_json(value: object) -> str:
 
 
 def delivery_outcome(outcome: str) -> str:
-    return DELIVERY_OUTCOMES.get(outcome, outcome)
+    return str(DELIVERY_OUTCOMES.get(outcome, outcome))
 
 
 def public_url(endpoint: str, **values: object) -> str:
@@ -61,7 +101,7 @@ def public_url(endpoint: str, **values: object) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for function in (money, utc, status_label, network_labels, pretty_json, delivery_outcome):
+    for function in (money, utc, day, status_label, network_labels, pretty_json, delivery_outcome, event_source, event_actor, role_label):
         app.add_template_filter(function)
     app.add_template_global(public_url, "public_url")
 

@@ -68,10 +68,14 @@ class KeyFormatError(ConfigurationError):
 class ValidationError(SparkPayError, ValueError):
     """A request field is invalid; raised before anything is sent. ``field`` names it."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
+    def __init__(self, field: str, reason: str, **values: Any) -> None:
+        """``reason`` may name ``values`` as ``%(name)s``; an app that shows reasons in another
+        language translates ``reason_template`` and fills in ``values`` itself."""
+        self.reason_template = reason
+        self.values = values
+        self.reason = reason % values if values else reason
+        super().__init__(f"{field}: {self.reason}")
         self.field = field
-        self.reason = reason
 
 
 class MalformedDataError(SparkPayError, ValueError):
@@ -136,7 +140,7 @@ class ApiError(SparkPayError):
     @property
     def meaning(self) -> str:
         """The documented meaning of ``code``, in plain words."""
-        return ERROR_CODES.get(self.code or 0, ("unknown error code", ""))[0]
+        return ERROR_CODES.get(self.code or 0, (UNKNOWN_CODE_MEANING, ""))[0]
 
     @property
     def hint(self) -> str:
@@ -176,6 +180,8 @@ class OrderAlreadyClosedError(ApiError):
 class GatewayServerError(ApiError):
     """50000 or an unsigned 5xx: retry with the same parameters."""
 
+
+UNKNOWN_CODE_MEANING = "unknown error code"
 
 #: Every documented code: (meaning, what to do). Codes marked "other product" belong to SPARK's
 #: account-opening and OAuth APIs that share the table.

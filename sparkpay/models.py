@@ -35,7 +35,7 @@ def parse_amount(value: Any, field_name: str) -> Decimal:
         try:
             amount = Decimal(text)
         except InvalidOperation:
-            raise ValidationError(field_name, f"{text[:40]!r} is not a number") from None
+            raise ValidationError(field_name, "%(text)r is not a number", text=text[:40]) from None
     if not amount.is_finite():
         raise ValidationError(field_name, "is not a finite number")
     if amount <= 0:
@@ -43,7 +43,7 @@ def parse_amount(value: Any, field_name: str) -> Decimal:
     exponent = amount.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > protocol.AMOUNT_DECIMAL_PLACES:
         raise ValidationError(
-            field_name, f"has more than {protocol.AMOUNT_DECIMAL_PLACES} decimal places"
+            field_name, "has more than %(places)s decimal places", places=protocol.AMOUNT_DECIMAL_PLACES
         )
     return amount
 
@@ -68,7 +68,7 @@ def validate_request_no(request_no: str) -> str:
     if not isinstance(request_no, str) or not request_no:
         raise ValidationError("request_no", "is required")
     if len(request_no) > protocol.REQUEST_NO_MAX_LENGTH:
-        raise ValidationError("request_no", f"is longer than {protocol.REQUEST_NO_MAX_LENGTH} characters")
+        raise ValidationError("request_no", "is longer than %(length)s characters", length=protocol.REQUEST_NO_MAX_LENGTH)
     if not _REQUEST_NO.match(request_no):
         raise ValidationError("request_no", "may contain only letters, digits and underscores")
     return request_no
@@ -78,7 +78,7 @@ def _require_text(value: Any, field_name: str, max_length: int = 1024) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(field_name, "is required")
     if len(value) > max_length:
-        raise ValidationError(field_name, f"is longer than {max_length} characters")
+        raise ValidationError(field_name, "is longer than %(length)s characters", length=max_length)
 
 
 def _require_url(value: str, field_name: str, *, optional: bool = False) -> None:
@@ -99,14 +99,14 @@ def _check_networks(values: tuple[int, ...], currency: str, field_name: str) -> 
     seen: set[int] = set()
     for value in values:
         if value in seen:
-            raise ValidationError(field_name, f"network {value} is listed twice")
+            raise ValidationError(field_name, "network %(network)s is listed twice", network=value)
         seen.add(value)
         try:
             network = networks.Network(value)
         except ValueError:
-            raise ValidationError(field_name, f"{value} is not a supported network") from None
+            raise ValidationError(field_name, "%(network)s is not a supported network", network=value) from None
         if not networks.supports(network, currency):
-            raise ValidationError(field_name, f"{network.label} does not carry {currency}")
+            raise ValidationError(field_name, "%(network)s does not carry %(currency)s", network=network.label, currency=currency)
 
 
 # --- revenue split -------------------------------------------------------------------------
@@ -239,7 +239,7 @@ class _OrderFields:
         if self.divide_detail is not None and self.divide_detail.total != amount:
             raise ValidationError(
                 "divide_detail",
-                f"the parts add up to {format_amount(self.divide_detail.total)}, not {format_amount(amount)}",
+                "the parts add up to %(total)s, not %(amount)s", total=format_amount(self.divide_detail.total), amount=format_amount(amount),
             )
 
     def _common_payload(self, merchant_no: str) -> dict[str, Any]:
@@ -310,10 +310,10 @@ class ProOrderRequest(_OrderFields):
         seen: set[str] = set()
         for pair in pairs:
             if pair.currency in seen:
-                raise ValidationError("available_payment_currency_networks", f"{pair.currency} is listed twice")
+                raise ValidationError("available_payment_currency_networks", "%(currency)s is listed twice", currency=pair.currency)
             seen.add(pair.currency)
             if pair.currency in networks.FIAT_CURRENCIES or not networks.networks_for(pair.currency):
-                raise ValidationError("available_payment_currency_networks", f"{pair.currency} is not a payable crypto currency")
+                raise ValidationError("available_payment_currency_networks", "%(currency)s is not a payable crypto currency", currency=pair.currency)
             _check_networks(pair.networks, pair.currency, "available_payment_currency_networks")
         self._validate_common(self.pricing_amount)
 

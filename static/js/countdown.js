@@ -1,8 +1,8 @@
 /* SparkPay — live countdowns (CSP-safe, no inline handlers).
  * Markup: <p class="countdown" data-deadline="1767225600"
- *            data-expired-label="Expired">15:00 left</p>
- * data-deadline is a Unix timestamp in seconds. Text becomes "mm:ss left"
- * (or "hh:mm:ss left"); at zero it shows data-expired-label (default
+ *            data-expired-label="Expired" data-left-label="{time} left">15:00 left</p>
+ * data-deadline is a Unix timestamp in seconds. Text becomes data-left-label
+ * with {time} as "mm:ss" (or "hh:mm:ss"); at zero it shows data-expired-label (default
  * "Expired") and gets the class "is-expired". Under 60 s it gets "is-urgent".
  */
 (function () {
@@ -17,7 +17,7 @@
     var h = Math.floor(total / 3600);
     var m = Math.floor((total % 3600) / 60);
     var s = total % 60;
-    return (h > 0 ? h + ":" + pad(m) : pad(m)) + ":" + pad(s) + " left";
+    return (h > 0 ? h + ":" + pad(m) : pad(m)) + ":" + pad(s);
   }
 
   function update(el, now) {
@@ -31,7 +31,7 @@
       el.classList.add("is-expired");
       return false;
     }
-    el.textContent = format(remaining);
+    el.textContent = (el.getAttribute("data-left-label") || "{time} left").replace("{time}", format(remaining));
     el.classList.toggle("is-urgent", remaining <= URGENT_SECONDS);
     el.classList.remove("is-expired");
     return true;

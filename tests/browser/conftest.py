@@ -32,8 +32,8 @@ def shop(tmp_path, merchant_key, platform_key) -> Iterator[Shop]:
     yield from start_shop(tmp_path, merchant_key, platform_key, POLL_INTERVAL_SECONDS=1, SHOP_NAME="Tea & Co.")
 
 
-def new_page(browser, width: int = 1280, height: int = 860):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB")
+def new_page(browser, width: int = 1280, height: int = 860, locale: str = "en-GB"):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
     context.set_default_timeout(15_000)
     return context.new_page()
 

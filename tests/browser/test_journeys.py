@@ -119,3 +119,46 @@ def test_a_signed_out_visit_lands_on_sign_in(shop: Shop, browser) -> None:
     expect(page).to_have_url(re.compile(r"/login\?next=/orders"))
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.context.close()
+
+
+def test_a_chinese_reader_gets_chinese_and_can_switch(shop: Shop, browser, staff_page: Page) -> None:
+    from .conftest import new_page, screenshot
+    from .test_pages import check_page
+
+    request_no = create_order_in_ui(staff_page, shop)
+    shopper = new_page(browser, 375, 740, locale="zh-CN")
+    shopper.goto(f"{shop.url}/pay/{request_no}")
+    expect(shopper.locator("html")).to_have_attribute("lang", "zh-Hans")
+    expect(shopper.get_by_role("heading", name="您的付款")).to_be_visible()
+    expect(shopper.locator(".countdown")).to_have_text(re.compile(r"^剩余 \d\d:\d\d$"))
+    check_page(shopper)
+    screenshot(shopper, "phone-pay-zh")
+
+    shopper.get_by_role("button", name="English").click()
+    expect(shopper.get_by_role("heading", name="Your payment")).to_be_visible()
+    expect(shopper.locator(".countdown")).to_have_text(re.compile(r"^\d\d:\d\d left$"))
+    shopper.goto(f"{shop.url}/checkout/return/{request_no}")
+    expect(shopper.locator("html")).to_have_attribute("lang", "en")
+    expect(shopper.get_by_text("Waiting for your payment")).to_be_visible()
+    shopper.context.close()
+
+    # Staff switch too, and the live list speaks the chosen language.
+    staff_page.goto(f"{shop.url}/orders")
+    staff_page.get_by_role("button", name="简体中文").click()
+    expect(staff_page.get_by_role("heading", name="订单", exact=True)).to_be_visible()
+    row = staff_page.locator(f"#order-{request_no}")
+    expect(row).to_contain_text("待支付")
+    mark_page(staff_page)
+    shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
+    expect(row).to_contain_text("已支付")
+    expect(staff_page.locator("#list-status")).to_contain_text("已支付")
+    assert_not_reloaded(staff_page)
+    screenshot(staff_page, "order-list-zh")
+    phone = new_page(browser, 375, 740)
+    phone.context.add_cookies(staff_page.context.cookies())  # signed in, Chinese chosen
+    for page in (staff_page, phone):
+        for path in ("/", "/orders", "/orders/new", f"/orders/{request_no}", "/deliveries"):
+            page.goto(shop.url + path)
+            expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+            check_page(page)
+    phone.context.close()

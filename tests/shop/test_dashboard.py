@@ -99,7 +99,7 @@ def test_detail_shows_fields_history_and_on_chain_details(shop: Shop, manager) -
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
     order = wait_for(lambda: (o := shop.order(request_no)).status == "COMPLETED" and o, what="the payment")
     page = manager.get(f"{shop.url}/orders/{request_no}").text
-    for text in ("INV_2026_001", "alice", order.tx_hash, order.payer_addr, order.payment_order_no, "Awaiting payment → Paid", "webhook"):
+    for text in ("INV_2026_001", "alice", order.tx_hash, order.payer_addr, order.payment_order_no, "Awaiting payment → Paid", "notification #"):
         assert text in page, text
     assert "Close order" not in page
 

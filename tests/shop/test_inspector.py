@@ -49,9 +49,9 @@ def test_a_delivery_shows_headers_body_payload_and_what_it_changed(shop: Shop, m
     request_no, delivery_id = paid
     page = html.unescape(manager.get(f"{shop.url}/deliveries/{delivery_id}").text)
     assert "Yes: the platform key signed it" in page
-    assert re.search(r'id="delivery-headers">[^<]*"Content-Type": "application/json"', page)
+    assert re.search(r'id="delivery-headers"[^>]*>[^<]*"Content-Type": "application/json"', page)
     assert re.search(r'id="delivery-body"[^>]*>\{"head":', page)
-    assert re.search(r'id="delivery-payload">[^<]*"pay_status": "COMPLETED"', page)
+    assert re.search(r'id="delivery-payload"[^>]*>[^<]*"pay_status": "COMPLETED"', page)
     assert "Awaiting payment → Paid" in page and f"notification #{delivery_id}" in page
     assert f'href="/orders/{request_no}"' in page
 
@@ -74,14 +74,14 @@ def test_replay_reapplies_a_lost_change_once_and_is_idempotent(shop: Shop, manag
         db.session.execute(db.update(Order).where(Order.id == order.id).values(status="UNPAID", tx_hash=None, revision=Order.revision + 1))
         db.session.commit()
 
-    assert "Applied again: the order is now paid." in replay(shop, manager, delivery_id)
-    assert "Nothing to change: the order is already paid." in replay(shop, manager, delivery_id)
+    assert "Applied again. Status: Paid." in replay(shop, manager, delivery_id)
+    assert "Nothing to change. Status: Paid." in replay(shop, manager, delivery_id)
 
     order = shop.order(request_no)
     assert order.status == "COMPLETED" and order.tx_hash
     replays = [e for e in order.events if e.source == "replay"]
     assert [(e.from_status, e.to_status) for e in replays] == [("UNPAID", "COMPLETED"), ("COMPLETED", "COMPLETED")]
-    assert all(e.actor == "manager@shop.test" and f"notification #{delivery_id}" in e.detail for e in replays)
+    assert all(e.actor == "manager@shop.test" and e.notification_id == delivery_id and f"notification #{delivery_id}" in str(e.detail) for e in replays)
     detail = html.unescape(manager.get(f"{shop.url}/deliveries/{delivery_id}").text)
     assert detail.count(f"Replay of notification #{delivery_id}") == 2
 

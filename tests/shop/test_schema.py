@@ -19,7 +19,7 @@ from tests.support import database_url
 
 from .conftest import Shop
 
-HEAD = "0002_leases"
+HEAD = "0003_notes"
 
 
 def make_app(tmp_path, url: str, merchant_key, platform_key):  # type: ignore[no-untyped-def]
@@ -56,6 +56,20 @@ def previous_version_database(tmp_path, *, before_migrations: bool) -> str:  # t
             " VALUES ('SPOLD1', 'normal', 'UNPAID', 1, '12.345678', 'USDT', 'INV-OLD', 'guest', 'Kept', 'tea',"
             " '2026-11-01 10:00:00', '2026-11-01 10:30:00', '2', '2026-11-01 10:00:00', '2026-11-01 10:00:00')"
         ))
+        # That release wrote words for people as plain English and named a delivery in the text.
+        order_id = db.session.scalar(text("SELECT id FROM orders WHERE request_no = 'SPOLD1'"))
+        db.session.execute(text("UPDATE orders SET needs_attention = 'Gateway data does not match (webhook): amount 1 differs.'"))
+        db.session.execute(text(
+            "INSERT INTO notifications (id, received_at, headers, body, verified, request_no, pay_status, outcome, order_id)"
+            f" VALUES (7, '2026-11-01 10:05:00', '{{}}', '{{}}', true, 'SPOLD1', 'UNPAID', 'duplicate', {order_id})"
+        ))
+        for source, actor, detail in (("webhook", "notification #7", ""),
+                                      ("replay", "manager@shop.test", "Replay of notification #7: nothing to change."),
+                                      ("query", "return page", "")):
+            db.session.execute(text(
+                "INSERT INTO order_events (order_id, at, from_status, to_status, source, actor, detail)"
+                f" VALUES ({order_id}, '2026-11-01 10:05:00', 'UNPAID', 'UNPAID', '{source}', '{actor}', '{detail}')"
+            ))
         if before_migrations:
             db.session.execute(text("DROP TABLE alembic_version"))
         db.session.commit()
@@ -84,6 +98,10 @@ def test_a_previous_version_database_is_upgraded_and_keeps_its_data(tmp_path, me
         with app.app_context():
             order = db.session.scalar(db.select(Order).where(Order.request_no == "SPOLD1"))
             assert (order.status, order.amount, order.description) == ("UNPAID", Decimal("12.345678"), "Kept")
+            assert str(order.needs_attention) == "Gateway data does not match (webhook): amount 1 differs."
+            assert [(e.source, e.notification_id, str(e.detail)) for e in order.events] == [
+                ("webhook", 7, ""), ("replay", 7, "Replay of notification #7: nothing to change."), ("query", None, "")
+            ], "the deliveries' entries are linked to them"
             assert leases.acquire("reconciler", 60)
             db.session.remove()
             db.engine.dispose()

@@ -14,7 +14,7 @@ from .conftest import PASSWORD, Shop, csrf_token_in
 
 #: Endpoints anyone may reach. Every other endpoint must send a signed-out visitor to sign in,
 #: so a new dashboard route cannot be left open by mistake.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "static", "healthz"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "i18n.switch", "static", "healthz"}
 PUBLIC_BLUEPRINTS = ("checkout.", "webhooks.", "sandbox.")
 
 
@@ -119,7 +119,8 @@ def test_next_never_leaves_the_site(shop: Shop, target: str) -> None:
     shop.add_staff("staff@shop.test")
     visitor = requests.Session()
     page = visitor.get(f"{shop.url}/login", params={"next": target})
-    assert "evil.example" not in page.text
+    assert re.search(r'<input id="next" name="next" type="hidden" value="">', page.text), "the sign-in form drops it"
+    assert not re.search(r'(href|action)="[^"]*evil', page.text)
     response = visitor.post(
         f"{shop.url}/login",
         data={"csrf_token": csrf_token_in(page.text), "email": "staff@shop.test", "password": PASSWORD, "next": target},
