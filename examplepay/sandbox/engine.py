@@ -1,0 +1,287 @@
+"""The emulated ExamplePay gateway's state and behaviour: payments, refunds, notifications.
+
+Kept in a small SQLite file (stdlib sqlite3) so a restart loses nothing. Notifications are
+re-signed at every attempt (their timestamp must stay fresh) and retried until acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .. import readings
+from ..models import AMOUNT_FORMAT
+from ..notifications import sign_notification
+
+log = logging.getLogger("examplepay.sandbox")
+
+#: A9: the docs' examples carry +08:00; the sandbox does too, so clients meet a non-UTC offset.
+GATEWAY_TIME = timezone(timedelta(hours=8))
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS payments (
+    payment_no TEXT PRIMARY KEY,
+    merchant_trade_no TEXT NOT NULL UNIQUE,
+    token TEXT NOT NULL UNIQUE,               -- the hosted page's address
+    request TEXT NOT NULL,                    -- the create body as received (JSON)
+    status TEXT NOT NULL,
+    refunded TEXT NOT NULL DEFAULT '0.00',
+    created_time TEXT NOT NULL,
+    paid_time TEXT
+);
+CREATE TABLE IF NOT EXISTS refunds (
+    refund_no TEXT PRIMARY KEY,
+    merchant_refund_no TEXT NOT NULL UNIQUE,
+    payment_no TEXT NOT NULL REFERENCES payments (payment_no),
+    amount TEXT NOT NULL,
+    description TEXT NOT NULL,
+    created_time TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    payment_no TEXT NOT NULL,
+    event TEXT NOT NULL,
+    message TEXT NOT NULL,                    -- what is told, fixed when it happened (JSON)
+    notify_url TEXT NOT NULL,
+    state TEXT NOT NULL,                      -- pending | delivered | failed
+    due_at REAL NOT NULL,
+    attempts TEXT NOT NULL DEFAULT '[]'       -- [{"at", "http_status", "body", "error"}]
+);
+"""
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_id: str
+    app_secret: str
+    db_path: str
+    #: Where the hosted page is reached from a browser, e.g. "http://127.0.0.1:5000/examplepay-sandbox".
+    public_url: str
+    signed_url_form: str = readings.DEFAULT_SIGNED_URL_FORM
+    #: Multiplies the notification retry delays (tests make them short).
+    retry_scale: float = 1.0
+
+
+class Refusal(Exception):
+    """A request the gateway answers with a code other than OK."""
+
+    def __init__(self, code: str, message: str, http_status: int = 200) -> None:
+        super().__init__(message)
+        self.code, self.message, self.http_status = code, message, http_status
+
+
+def _now() -> str:
+    return datetime.now(GATEWAY_TIME).isoformat(timespec="milliseconds")
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(settings.db_path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._deliver_forever, name="examplepay-sandbox-notifier", daemon=True)
+        self._worker.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._worker.join(timeout=5)
+        with self._lock:
+            self._db.close()
+
+    # --- the API ---------------------------------------------------------------------------
+
+    def create_payment(self, body: dict[str, Any]) -> dict[str, Any]:
+        for name in ("merchantTradeNo", "amount", "currency", "description", "notifyUrl", "returnUrl"):
+            if not isinstance(body.get(name), str) or not body[name]:
+                raise Refusal("Common.Request_Parameter_Error", f"{name} is required")
+        if not isinstance(body.get("payer"), dict) or not isinstance(body.get("payMethod"), dict):
+            raise Refusal("Common.Request_Parameter_Error", "payer and payMethod are required")
+        _amount(body["amount"])
+        for name in ("notifyUrl", "returnUrl"):
+            if not body[name].startswith(("http://", "https://")):
+                raise Refusal("Common.Illegal_Url", f"{name} is not a URL")
+        with self._lock:
+            if self._row("SELECT 1 FROM payments WHERE merchant_trade_no = ?", body["merchantTradeNo"]):
+                # A8: uniqueness is only "recommended"; the sandbox refuses a second one to be safe.
+                raise Refusal("Common.Request_Parameter_Error", "merchantTradeNo is already used")
+            payment_no = datetime.now(GATEWAY_TIME).strftime("%Y%m%d%H%M%S") + secrets.token_hex(9).upper()
+            self._db.execute(
+                "INSERT INTO payments (payment_no, merchant_trade_no, token, request, status, created_time) VALUES (?, ?, ?, ?, ?, ?)",
+                (payment_no, body["merchantTradeNo"], secrets.token_urlsafe(16), json.dumps(body), readings.PENDING, _now()),
+            )
+            payment = self.payment(payment_no=payment_no)
+        return {**payment, "action": {"type": "REDIRECT", "url": self.page_url(payment_no)}}
+
+    def payment(self, *, payment_no: str = "", merchant_trade_no: str = "") -> dict[str, Any]:
+        row = (self._row("SELECT * FROM payments WHERE payment_no = ?", payment_no) if payment_no
+               else self._row("SELECT * FROM payments WHERE merchant_trade_no = ?", merchant_trade_no))
+        if row is None:
+            raise Refusal(readings.PAYMENT_NOT_FOUND, "no such payment")
+        request = json.loads(row["request"])
+        paid = Decimal(request["amount"])
+        refunded = Decimal(row["refunded"])
+        refund_status = readings.REFUND_NONE if not refunded else readings.REFUND_FULL if refunded >= paid else readings.REFUND_PARTIAL
+        statement = {
+            "paymentNo": row["payment_no"], "merchantTradeNo": row["merchant_trade_no"], "amount": request["amount"],
+            "currency": request["currency"], "status": row["status"], "refundStatus": refund_status,
+            "createdTime": row["created_time"], "paidTime": row["paid_time"],
+        }
+        if request.get("merchantAttach"):
+            statement["merchantAttach"] = request["merchantAttach"]
+        return statement
+
+    def create_refund(self, body: dict[str, Any]) -> dict[str, Any]:
+        for name in ("merchantRefundNo", "paymentNo", "amount", "description"):
+            if not isinstance(body.get(name), str) or not body[name]:
+                raise Refusal("Common.Request_Parameter_Error", f"{name} is required")
+        amount = _amount(body["amount"])
+        with self._lock:
+            earlier = self._row("SELECT * FROM refunds WHERE merchant_refund_no = ?", body["merchantRefundNo"])
+            if earlier is not None:
+                if (earlier["payment_no"], earlier["amount"]) != (body["paymentNo"], body["amount"]):
+                    raise Refusal("Common.Request_Parameter_Error", "merchantRefundNo is already used for another refund")
+                return self._refund_answer(earlier)  # the same refund sent again: the same answer
+            payment = self.payment(payment_no=body["paymentNo"])
+            left = Decimal(payment["amount"]) - Decimal(self._row("SELECT refunded FROM payments WHERE payment_no = ?", body["paymentNo"])["refunded"])
+            if payment["status"] != readings.PAID:
+                raise Refusal(readings.REFUND_REJECTED, "only a paid payment can be refunded")
+            if amount > left:
+                raise Refusal(readings.REFUND_REJECTED, f"at most {left:.2f} is left to refund")
+            refund_no = "R" + secrets.token_hex(12).upper()
+            self._db.execute(
+                "INSERT INTO refunds (refund_no, merchant_refund_no, payment_no, amount, description, created_time) VALUES (?, ?, ?, ?, ?, ?)",
+                (refund_no, body["merchantRefundNo"], body["paymentNo"], body["amount"], body["description"], _now()),
+            )
+            self._db.execute("UPDATE payments SET refunded = ? WHERE payment_no = ?", (f"{Decimal(payment['amount']) - left + amount:.2f}", body["paymentNo"]))
+            answer = self._refund_answer(self._row("SELECT * FROM refunds WHERE refund_no = ?", refund_no))
+            self._queue(body["paymentNo"], readings.REFUND_EVENT, {**answer, "payment": self.payment(payment_no=body["paymentNo"])})
+        return answer
+
+    def _refund_answer(self, row: sqlite3.Row) -> dict[str, Any]:
+        currency = json.loads(self._row("SELECT request FROM payments WHERE payment_no = ?", row["payment_no"])["request"])["currency"]
+        return {"refundNo": row["refund_no"], "paymentNo": row["payment_no"], "merchantRefundNo": row["merchant_refund_no"],
+                "amount": row["amount"], "currency": currency}
+
+    # --- what the payer (or a test) does ---------------------------------------------------
+
+    def by_token(self, token: str) -> dict[str, Any] | None:
+        row = self._row("SELECT payment_no FROM payments WHERE token = ?", token)
+        return None if row is None else {**self.payment(payment_no=row["payment_no"]), "request": self.request_of(row["payment_no"])}
+
+    def request_of(self, payment_no: str) -> dict[str, Any]:
+        return json.loads(self._row("SELECT request FROM payments WHERE payment_no = ?", payment_no)["request"])
+
+    def finish(self, payment_no: str, status: str) -> dict[str, Any]:
+        """The payer paid (PAID) or gave up (CLOSED); a final payment does not change again."""
+        with self._lock:
+            payment = self.payment(payment_no=payment_no)
+            if payment["status"] != readings.PENDING:
+                return payment
+            self._db.execute("UPDATE payments SET status = ?, paid_time = ? WHERE payment_no = ?",
+                             (status, _now() if status == readings.PAID else None, payment_no))
+            payment = self.payment(payment_no=payment_no)
+            self._queue(payment_no, readings.PAYMENT_EVENT, payment)
+        return payment
+
+    def return_url(self, payment: dict[str, Any]) -> str:
+        """§9: returnUrl with the result appended as a query string (names: readings.RETURN_PARAMETERS)."""
+        from urllib.parse import urlencode
+
+        target = self.request_of(payment["paymentNo"])["returnUrl"]
+        values = {name: payment.get(name) for name in readings.RETURN_PARAMETERS if payment.get(name)}
+        return target + ("&" if "?" in target else "?") + urlencode(values)
+
+    def page_url(self, payment_no: str) -> str:
+        token = self._row("SELECT token FROM payments WHERE payment_no = ?", payment_no)["token"]
+        return f"{self.settings.public_url}/pay/{token}"
+
+    def payments(self) -> list[dict[str, Any]]:
+        return [self.payment(payment_no=row["payment_no"]) for row in self._db.execute("SELECT payment_no FROM payments ORDER BY rowid DESC")]
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM deliveries ORDER BY id DESC").fetchall()
+        return [{**dict(row), "message": json.loads(row["message"]), "attempts": json.loads(row["attempts"])} for row in rows]
+
+    # --- notifications ---------------------------------------------------------------------
+
+    def _queue(self, payment_no: str, event: str, data: dict[str, Any]) -> None:
+        message = {"event": event, "data": data}
+        self._db.execute(
+            "INSERT INTO deliveries (payment_no, event, message, notify_url, state, due_at) VALUES (?, ?, ?, ?, 'pending', ?)",
+            (payment_no, event, json.dumps(message), self.request_of(payment_no)["notifyUrl"], time.time()),
+        )
+
+    def _deliver_forever(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                self.deliver_due()
+            except Exception:  # noqa: BLE001 - the worker must outlive one bad delivery
+                log.exception("examplepay sandbox: delivery failed")
+
+    def deliver_due(self) -> None:
+        with self._lock:
+            due = self._db.execute("SELECT * FROM deliveries WHERE state = 'pending' AND due_at <= ? ORDER BY id", (time.time(),)).fetchall()
+        for row in due:
+            self._deliver(row)
+
+    def _deliver(self, row: sqlite3.Row) -> None:
+        body, authorization = sign_notification(
+            json.loads(row["message"]), app_id=self.settings.app_id, app_secret=self.settings.app_secret,
+            notify_url=row["notify_url"], signed_url_form=self.settings.signed_url_form,
+        )
+        attempt: dict[str, Any] = {"at": time.time()}
+        try:
+            answer = requests.post(row["notify_url"], data=body, timeout=10, headers={
+                "Content-Type": "application/json", "Authorization": authorization, "User-Agent": "examplepay-sandbox",
+            })
+            attempt.update(http_status=answer.status_code, body=answer.text[:200])
+            acknowledged = answer.status_code == 200 and _is_ok(answer.content)
+        except requests.RequestException as exc:
+            attempt["error"] = type(exc).__name__
+            acknowledged = False
+        attempts = json.loads(row["attempts"]) + [attempt]
+        delays = readings.NOTIFICATION_RETRY_DELAYS
+        if acknowledged:
+            state, due_at = "delivered", row["due_at"]
+        elif len(attempts) > len(delays):
+            state, due_at = "failed", row["due_at"]
+        else:
+            state, due_at = "pending", time.time() + delays[len(attempts) - 1] * self.settings.retry_scale
+        with self._lock:
+            self._db.execute("UPDATE deliveries SET state = ?, due_at = ?, attempts = ? WHERE id = ?",
+                             (state, due_at, json.dumps(attempts), row["id"]))
+
+    def _row(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+
+def _amount(text: str) -> Decimal:
+    """§12: a string of 1-15 digits, a point and exactly two decimals, above zero."""
+    if not AMOUNT_FORMAT.fullmatch(text) or Decimal(text) <= 0:
+        raise Refusal("Common.Request_Parameter_Error", "amount must be 1-15 digits, a point and 2 decimals, above zero")
+    return Decimal(text)
+
+
+def _is_ok(content: bytes) -> bool:
+    try:
+        return json.loads(content).get("code") == "OK"
+    except (ValueError, AttributeError):
+        return False

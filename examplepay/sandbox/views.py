@@ -1,0 +1,107 @@
+"""The emulated gateway's HTTP face: the signed API under /pg/v2, the hosted payment page, and a
+small control surface (JSON) for demos and tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, render_template, request
+
+from .. import readings
+from ..errors import SignatureVerificationError
+from ..signing import authorize, signed_url, verify
+from .engine import Gateway, Refusal
+
+
+def create_blueprint(gateway: Gateway) -> Blueprint:
+    bp = Blueprint("examplepay_sandbox", __name__, template_folder="templates", static_folder="static")
+    bp.gateway = gateway  # type: ignore[attr-defined]
+    settings = gateway.settings
+
+    def answer(code: str, data: Any, message: str | None, http_status: int) -> Response:
+        """The envelope of §3, signed for the request's URL (reading A3)."""
+        body = json.dumps({"code": code, "errorMessage": message, "data": data}, separators=(",", ":")).encode()
+        url = signed_url(request.base_url, settings.signed_url_form)
+        authorization = authorize(settings.app_id, settings.app_secret, "POST", url, body)
+        return Response(body, status=http_status, mimetype="application/json", headers={"Authorization": authorization.header()})
+
+    def api(handler):  # type: ignore[no-untyped-def]
+        def view() -> Response:
+            raw = request.get_data()
+            header = request.headers.get("Authorization")
+            if not header:
+                return answer("Common.Auth.Authorization_Header_Not_Found", None, "no Authorization header", 401)
+            try:
+                verify(header, settings.app_id, settings.app_secret, "POST", signed_url(request.base_url, settings.signed_url_form), raw)
+            except SignatureVerificationError as error:
+                code = {"timestamp outside the allowed window": "Common.Auth.Sign_Timeout",
+                        "signed for another appId": "Common.Auth.AppId_Not_Found",
+                        "Authorization header missing or malformed": "Common.Auth.Invalid_Sign"}.get(error.message, "Common.Auth.Sign_Failed")
+                return answer(code, None, error.message, 401)
+            try:
+                body = json.loads(raw)
+                if not isinstance(body, dict):
+                    raise ValueError
+            except ValueError:
+                return answer("Common.Http_Request_Error", None, "the body is not a JSON object", 200)
+            try:
+                return answer("OK", handler(body), None, 200)
+            except Refusal as refusal:
+                return answer(refusal.code, None, refusal.message, refusal.http_status)
+
+        view.__name__ = handler.__name__
+        return view
+
+    @bp.post("/pg/v2/payment/create")
+    @api
+    def payment_create(body: dict[str, Any]) -> dict[str, Any]:
+        return gateway.create_payment(body)
+
+    @bp.post("/pg/v2/payment/query")
+    @api
+    def payment_query(body: dict[str, Any]) -> dict[str, Any]:
+        if bool(body.get("merchantTradeNo")) == bool(body.get("paymentNo")):
+            raise Refusal("Common.Request_Parameter_Error", "give one of merchantTradeNo and paymentNo")
+        return gateway.payment(payment_no=str(body.get("paymentNo") or ""), merchant_trade_no=str(body.get("merchantTradeNo") or ""))
+
+    @bp.post("/pg/v2/refund/create")
+    @api
+    def refund_create(body: dict[str, Any]) -> dict[str, Any]:
+        return gateway.create_refund(body)
+
+    # --- the hosted payment page -------------------------------------------------------------
+
+    @bp.get("/pay/<token>")
+    def page(token: str) -> str:
+        payment = gateway.by_token(token) or abort(404)
+        return render_template("examplepay_sandbox/pay.html", payment=payment, token=token)
+
+    @bp.post("/pay/<token>")
+    def page_action(token: str) -> Response:
+        payment = gateway.by_token(token) or abort(404)
+        status = readings.PAID if request.form.get("action") == "pay" else readings.CLOSED
+        return redirect(gateway.return_url(gateway.finish(payment["paymentNo"], status)), 303)
+
+    # --- control surface -------------------------------------------------------------------
+
+    @bp.get("/control/payments")
+    def control_payments() -> Response:
+        return Response(json.dumps(gateway.payments()), mimetype="application/json")
+
+    @bp.post("/control/payments/<merchant_trade_no>/<action>")
+    def control_finish(merchant_trade_no: str, action: str) -> Response:
+        if action not in ("pay", "close"):
+            abort(404)
+        try:
+            payment = gateway.payment(merchant_trade_no=merchant_trade_no)
+        except Refusal:
+            abort(404)
+        finished = gateway.finish(payment["paymentNo"], readings.PAID if action == "pay" else readings.CLOSED)
+        return Response(json.dumps(finished), mimetype="application/json")
+
+    @bp.get("/control/deliveries")
+    def control_deliveries() -> Response:
+        return Response(json.dumps(gateway.deliveries()), mimetype="application/json")
+
+    return bp
