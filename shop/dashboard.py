@@ -27,6 +27,7 @@ from . import charts, exports, orders
 from .auth import manager_required
 from .extensions import db
 from .forms import OTHER_RECEIVER_ROWS, ActionForm, OrderForm
+from .lifecycle import lifecycle
 from .models import DELIVERY_OUTCOMES, STATUS_LABELS, STATUSES, Notification, Order
 
 bp = Blueprint("dashboard", __name__)
@@ -287,7 +288,7 @@ def _get_order_or_404(request_no: str) -> Order:
 @bp.get("/orders/<request_no>")
 def order_detail(request_no: str) -> str:
     order = _get_order_or_404(request_no)
-    return render_template("dashboard/order_detail.html", order=order, action_form=ActionForm())
+    return render_template("dashboard/order_detail.html", order=order, diagram=lifecycle(order), action_form=ActionForm())
 
 
 @bp.get("/orders/<request_no>/live")
@@ -296,7 +297,7 @@ def order_detail_live(request_no: str) -> Response | str:
     order = _get_order_or_404(request_no)
     if request.args.get("v", type=int) == order.revision:
         return Response(status=204)
-    body = render_template("dashboard/_order_live.html", order=order, action_form=ActionForm())
+    body = render_template("dashboard/_order_live.html", order=order, diagram=lifecycle(order), action_form=ActionForm())
     return Response(body, status=286 if not order.is_open else 200)
 
 

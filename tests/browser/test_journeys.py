@@ -56,6 +56,7 @@ def test_order_is_paid_and_both_sides_see_it_live(shop: Shop, staff_page: Page, 
     assert_not_reloaded(staff_page)
 
 
+
 def test_an_order_left_unpaid_closes_on_both_sides(shop: Shop, staff_page: Page, shopper_page: Page) -> None:
     request_no = create_order_in_ui(staff_page, shop)
     staff_page.goto(f"{shop.url}/orders")
@@ -162,3 +163,15 @@ def test_a_chinese_reader_gets_chinese_and_can_switch(shop: Shop, browser, staff
             expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
             check_page(page)
     phone.context.close()
+
+
+def test_the_lifecycle_is_redrawn_live_on_the_order_page(shop: Shop, staff_page: Page) -> None:
+    request_no = create_order_in_ui(staff_page, shop)
+    current = staff_page.locator(".lifecycle__node.is-current")
+    expect(current).to_have_attribute("data-status", "UNPAID")
+    mark_page(staff_page)
+    shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
+    expect(current).to_have_attribute("data-status", "COMPLETED")
+    expect(staff_page.locator(".lifecycle__steps li")).to_have_count(3)
+    expect(staff_page.locator(".lifecycle__steps li").last).to_contain_text("notification #")
+    assert_not_reloaded(staff_page)

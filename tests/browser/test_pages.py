@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.shop.conftest import Shop
 
-from .conftest import new_page, screenshot
+from .conftest import SCREENSHOTS, new_page, screenshot
 from .test_journeys import create_order_in_ui
 
 #: Every visible form control must have an accessible name from a label (or aria-label).
@@ -76,6 +76,10 @@ def test_screenshots_for_the_readme(shop: Shop, browser, staff_page: Page, demo_
     screenshot(staff_page, "new-order")
     staff_page.goto(f"{shop.url}/orders/{demo_orders['paid']}")
     screenshot(staff_page, "order-detail")
+    expect(staff_page.locator('.lifecycle__node[data-status="COMPLETED"]')).to_have_class(re.compile("is-current"))
+    staff_page.locator(".lifecycle").screenshot(path=str(SCREENSHOTS / "lifecycle.png"))
+    staff_page.goto(f"{shop.url}/orders/{demo_orders['closed']}")
+    staff_page.locator(".lifecycle").screenshot(path=str(SCREENSHOTS / "lifecycle-closed.png"))
     staff_page.goto(f"{shop.url}/")
     expect(staff_page.get_by_text("Paid orders by network")).to_be_visible()
     screenshot(staff_page, "overview")
