@@ -359,9 +359,10 @@ def main() -> None:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=30)
-            sandbox = app.extensions.get("sparkpay_sandbox")
-            if sandbox is not None:
-                sandbox.stop()
+            for name in ("sparkpay_sandbox", "examplepay_sandbox"):
+                sandbox = app.extensions.get(name)
+                if sandbox is not None:
+                    sandbox.stop()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ the gateway. Where the gateway's documents are silent, ``examplepay.readings`` h
 
 __version__ = "0.1.0"
 
+from . import readings  # noqa: E402
 from .client import ExamplePayClient  # noqa: E402
 from .errors import (  # noqa: E402
     ApiError,
@@ -32,5 +33,5 @@ __all__ = [
     "ApiError", "AuthenticationError", "ConfigurationError", "CreatedPayment", "ExamplePayClient",
     "ExamplePayError", "GatewayServerError", "GatewayTimeout", "InvalidRequestError", "MalformedDataError",
     "Notification", "Payer", "Payment", "PaymentNotFoundError", "PaymentRequest", "Refund", "RefundRequest",
-    "SignatureVerificationError", "TransportError", "ValidationError", "read_notification", "sign_notification",
+    "SignatureVerificationError", "TransportError", "ValidationError", "read_notification", "readings", "sign_notification",
 ]

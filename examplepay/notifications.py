@@ -30,12 +30,14 @@ class Notification:
 def read_notification(
     body: bytes, authorization: str | None, *, app_id: str, app_secret: str, notify_url: str,
     signed_url_form: str = readings.DEFAULT_SIGNED_URL_FORM, clock: Callable[[], float] = time.time,
+    window_ms: int = readings.TIMESTAMP_WINDOW_MS,
 ) -> Notification:
     """Verify a notification's ``Authorization`` header over the raw body, then parse it.
 
     Raises ``SignatureVerificationError`` or ``MalformedDataError``; never reads an unverified body.
+    ``window_ms`` widens the timestamp check, e.g. for staff re-applying a stored delivery.
     """
-    verify(authorization, app_id, app_secret, "POST", signed_url(notify_url, signed_url_form), body, clock=clock)
+    verify(authorization, app_id, app_secret, "POST", signed_url(notify_url, signed_url_form), body, clock=clock, window_ms=window_ms)
     try:
         message = json.loads(body)
     except (ValueError, UnicodeDecodeError):

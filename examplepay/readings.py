@@ -42,6 +42,16 @@ NOTIFICATION_RETRY_DELAYS = (2, 5, 15, 60, 300)
 PAYMENT_EVENT = "PAYMENT"
 REFUND_EVENT = "REFUND"
 
+#: No deadline field exists on create; the sandbox closes a payment left pending this long.
+PAYMENT_LIFETIME_SECONDS = 30 * 60
+
+#: §7.1 ``payMethod.type`` by currency: UPI for rupees, PIX for reais (the types the docs list).
+PAY_METHOD_BY_CURRENCY = {"INR": "UPI", "BRL": "PIX"}
+
+#: A8 for refunds: a refund sent again under the same ``merchantRefundNo`` with the same content
+#: gets the same answer (the sandbox does so); a client may resend an unanswered refund.
+REFUND_NUMBER_IDEMPOTENT = True
+
 #: §9: the query parameters the browser brings back to returnUrl (names not documented).
 RETURN_PARAMETERS = ("merchantTradeNo", "paymentNo", "status", "merchantAttach")
 

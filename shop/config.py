@@ -33,6 +33,10 @@ CONTRACT_NAMES = (
     "PUBLIC_BASE_URL",
     "DATABASE_URL",
     "SECRET_KEY",
+    # The second gateway (issue 9), named in the same style.
+    "EXAMPLEPAY_BASE_URL",
+    "EXAMPLEPAY_APP_ID",
+    "EXAMPLEPAY_APP_SECRET",
 )
 
 #: Further settings of this app (same precedence), with their defaults.
@@ -53,6 +57,8 @@ APP_DEFAULTS: dict[str, Any] = {
     "SPARKPAY_MAX_RETRIES": 2,
     "SPARKPAY_VERIFY_RESPONSES": "strict",
     "LOGIN_RATE_LIMIT": "5 per minute;100 per hour",
+    # Which URL form ExamplePay signs (examplepay/readings.py, A2): "absolute" or "path".
+    "EXAMPLEPAY_SIGNED_URL_FORM": "absolute",
 }
 
 
@@ -92,6 +98,7 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         _require_gateway_settings(app)
     else:
         _sandbox_settings(app, instance)
+    _examplepay_settings(app, instance)
     for name in ("RECONCILE_INTERVAL_SECONDS", "RETURN_PAGE_QUERY_INTERVAL_SECONDS", "POLL_INTERVAL_SECONDS", "ORDERS_PER_PAGE", "WEBHOOK_MAX_BYTES", "MAX_CONTENT_LENGTH"):
         app.config[name] = int(app.config[name])
     app.config["SANDBOX_RETRY_SCALE"] = float(app.config["SANDBOX_RETRY_SCALE"])
@@ -118,6 +125,30 @@ def _require_gateway_settings(app: Flask) -> None:
         raise ConfigurationError(
             "SPARKPAY_BASE_URL is set, so a real gateway is used; also set " + ", ".join(missing)
         )
+
+
+def _examplepay_settings(app: Flask, instance: Path) -> None:
+    """ExamplePay is offered when configured, or, with the embedded sandbox, by its emulation
+    (throwaway credentials made once under instance/)."""
+    app.config["EXAMPLEPAY_SANDBOX"] = False
+    if app.config.get("EXAMPLEPAY_BASE_URL"):
+        missing = [name for name in ("EXAMPLEPAY_APP_ID", "EXAMPLEPAY_APP_SECRET") if not app.config.get(name)]
+        if missing:
+            raise ConfigurationError("EXAMPLEPAY_BASE_URL is set, so ExamplePay is offered; also set " + ", ".join(missing))
+        app.config["EXAMPLEPAY_ENABLED"] = True
+    elif app.config["SANDBOX_MODE"] and app.config["SANDBOX_ENABLED"]:
+        from examplepay.sandbox import BASE_PATH
+
+        identity = json.loads(signing.secret_file(
+            instance / "examplepay_sandbox.json",
+            lambda: json.dumps({"app_id": secrets.token_hex(16), "app_secret": secrets.token_hex(16)}).encode(),
+        ))
+        app.config["EXAMPLEPAY_BASE_URL"] = app.config["PUBLIC_BASE_URL"] + BASE_PATH
+        app.config["EXAMPLEPAY_APP_ID"] = app.config.get("EXAMPLEPAY_APP_ID") or identity["app_id"]
+        app.config["EXAMPLEPAY_APP_SECRET"] = app.config.get("EXAMPLEPAY_APP_SECRET") or identity["app_secret"]
+        app.config["EXAMPLEPAY_ENABLED"] = app.config["EXAMPLEPAY_SANDBOX"] = True
+    else:
+        app.config["EXAMPLEPAY_ENABLED"] = False
 
 
 def _sandbox_settings(app: Flask, instance: Path) -> None:

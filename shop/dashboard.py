@@ -21,12 +21,13 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import Select, func, or_, select
 
+import examplepay
 from sparkpay import CurrencyNetworks, DivideDetail, OtherReceiver, ValidationError
 
-from . import charts, exports, orders
+from . import charts, examplepay_orders, exports, gateway, orders
 from .auth import manager_required
 from .extensions import db
-from .forms import OTHER_RECEIVER_ROWS, ActionForm, OrderForm
+from .forms import OTHER_RECEIVER_ROWS, ActionForm, ExamplePayOrderForm, OrderForm, RefundForm
 from .lifecycle import lifecycle
 from .models import DELIVERY_OUTCOMES, STATUS_LABELS, STATUSES, Notification, Order
 
@@ -55,6 +56,12 @@ FORM_FIELD_FOR = {
     "divide_detail.seller_amount": "seller_amount",
     "divide_detail.seller_addr": "seller_addr",
     "divide_detail.merchant_amount": "merchant_amount",
+    # ExamplePay's names.
+    "payer.name": "payer_name",
+    "payer.email": "payer_email",
+    "payer.phone": "payer_phone",
+    "payer.userId": "user_id",
+    "merchantAttach": "merchant_order_no",
 }
 
 
@@ -235,7 +242,7 @@ def _form_to_new_order(form: OrderForm) -> orders.NewOrder:
     )
 
 
-def _field_error(form: OrderForm, sdk_field: str, reason: str) -> None:
+def _field_error(form: OrderForm | ExamplePayOrderForm, sdk_field: str, reason: str) -> None:
     name = FORM_FIELD_FOR.get(sdk_field)
     if name is None and sdk_field.startswith("divide_detail.other_details["):
         index = int(sdk_field.split("[")[1].split("]")[0]) + 1
@@ -247,15 +254,18 @@ def _field_error(form: OrderForm, sdk_field: str, reason: str) -> None:
 @bp.route("/orders/new", methods=["GET", "POST"])
 @manager_required
 def order_new() -> Response | str:
-    form = OrderForm()
-    edition = form.edition.data if request.method == "POST" else request.args.get("edition", "normal")
+    edition = request.form.get("edition") if request.method == "POST" else request.args.get("edition", "normal")
+    chosen_examplepay = edition == "examplepay" and "examplepay" in gateway.offered()
+    form: OrderForm | ExamplePayOrderForm = ExamplePayOrderForm() if chosen_examplepay else OrderForm()
     form.set_edition("pro" if edition == "pro" else "normal")
     gateway_error = None
     if form.validate_on_submit():
         try:
-            new = _form_to_new_order(form)
-            result = orders.create_order(new, current_user.email)
-        except ValidationError as error:
+            if isinstance(form, ExamplePayOrderForm):
+                result = examplepay_orders.create_order(_form_to_new_payment(form), current_user.email)
+            else:
+                result = orders.create_order(_form_to_new_order(form), current_user.email)
+        except (ValidationError, examplepay.ValidationError) as error:
             _field_error(form, error.field, gettext(error.reason_template, **error.values))
         else:
             if result.existing:
@@ -263,7 +273,7 @@ def order_new() -> Response | str:
                 return redirect(url_for("dashboard.order_detail", request_no=result.order.request_no), 303)
             if result.error is not None:
                 gateway_error = result.error
-                if result.error.field:
+                if getattr(result.error, "field", None):
                     _field_error(form, result.error.field, gettext("%(meaning)s (gateway code %(code)s)", meaning=gettext(result.error.meaning), code=result.error.code))
                 form.form_token.data = ""
                 form.set_edition(form.edition.data)
@@ -274,7 +284,17 @@ def order_new() -> Response | str:
                     flash(gettext("Order created. Send the checkout link to the shopper."), "success")
                 return redirect(url_for("dashboard.order_detail", request_no=result.order.request_no), 303)
     status = 422 if request.method == "POST" else 200
-    return render_template("dashboard/order_new.html", form=form, gateway_error=gateway_error, other_rows=OTHER_RECEIVER_ROWS), status
+    return render_template("dashboard/order_new.html", form=form, gateway_error=gateway_error, other_rows=OTHER_RECEIVER_ROWS,
+                           gateways=gateway.offered()), status
+
+
+def _form_to_new_payment(form: ExamplePayOrderForm) -> examplepay_orders.NewPayment:
+    return examplepay_orders.NewPayment(
+        amount=(form.amount.data or "").strip(), currency=form.currency.data, description=form.description.data.strip(),
+        payer_name=form.payer_name.data.strip(), payer_email=form.payer_email.data.strip(), payer_phone=form.payer_phone.data.strip(),
+        merchant_order_no=(form.merchant_order_no.data or "").strip(), user_id=(form.user_id.data or "").strip(),
+        form_token=form.form_token.data or None,
+    )
 
 
 def _get_order_or_404(request_no: str) -> Order:
@@ -288,7 +308,7 @@ def _get_order_or_404(request_no: str) -> Order:
 @bp.get("/orders/<request_no>")
 def order_detail(request_no: str) -> str:
     order = _get_order_or_404(request_no)
-    return render_template("dashboard/order_detail.html", order=order, diagram=lifecycle(order), action_form=ActionForm())
+    return render_template("dashboard/order_detail.html", **_detail(order))
 
 
 @bp.get("/orders/<request_no>/live")
@@ -297,8 +317,14 @@ def order_detail_live(request_no: str) -> Response | str:
     order = _get_order_or_404(request_no)
     if request.args.get("v", type=int) == order.revision:
         return Response(status=204)
-    body = render_template("dashboard/_order_live.html", order=order, diagram=lifecycle(order), action_form=ActionForm())
-    return Response(body, status=286 if not order.is_open else 200)
+    body = render_template("dashboard/_order_live.html", **_detail(order))
+    return Response(body, status=286 if not order.is_live else 200)
+
+
+def _detail(order: Order) -> dict[str, object]:
+    """What the order page and its live part show."""
+    refund_form = RefundForm(formdata=None, amount=str(order.refundable), reason="")
+    return {"order": order, "diagram": lifecycle(order), "action_form": ActionForm(), "refund_form": refund_form}
 
 
 @bp.post("/orders/<request_no>/close")
@@ -307,6 +333,20 @@ def order_close(request_no: str) -> Response:
     order = _get_order_or_404(request_no)
     result = orders.close_order(order, current_user.email)
     flash(result.message, "success" if result.closed else "error")
+    return redirect(url_for("dashboard.order_detail", request_no=order.request_no), 303)
+
+
+@bp.post("/orders/<request_no>/refund")
+@manager_required
+def order_refund(request_no: str) -> Response:
+    """Refund (part of) a paid order at a gateway that takes refunds; the form confirms first."""
+    order = _get_order_or_404(request_no)
+    form = RefundForm()
+    if not form.validate():
+        flash(gettext("Give the amount to refund and a reason."), "error")
+    else:
+        accepted, message = examplepay_orders.refund(order, form.amount.data, form.reason.data, current_user.email)
+        flash(message, "success" if accepted else "error")
     return redirect(url_for("dashboard.order_detail", request_no=order.request_no), 303)
 
 

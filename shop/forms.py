@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from examplepay import readings
 from sparkpay.networks import CRYPTO_CURRENCIES, FIAT_CURRENCIES, Network, TOKENS
 
 #: How many extra split receivers the form offers.
@@ -86,6 +87,31 @@ class OrderForm(FlaskForm):
         self.currency_networks.choices = currency_network_choices()  # labels in the reader's language
         if not self.form_token.data:
             self.form_token.data = secrets.token_urlsafe(24)
+
+
+class ExamplePayOrderForm(FlaskForm):
+    """The creation form's ExamplePay tab: a fiat price and the payer the gateway asks for."""
+
+    edition = HiddenField(default="examplepay")
+    form_token = HiddenField()
+    description = StringField(_l("Description shown to the shopper"), validators=[DataRequired(), Length(max=80)])
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=40)])
+    currency = SelectField(_l("Currency"), choices=[SelectChoice(c, c) for c in readings.PAY_METHOD_BY_CURRENCY])
+    payer_name = StringField(_l("Shopper's name"), validators=[DataRequired(), Length(max=80)])
+    payer_email = EmailField(_l("Shopper's email"), validators=[DataRequired(), Length(max=80)])
+    payer_phone = StringField(_l("Shopper's phone"), validators=[DataRequired(), Length(max=20)])
+    merchant_order_no = StringField(_l("Your order number (optional)"), validators=[Optional(), Length(max=64)])
+    user_id = StringField(_l("Shopper's user id (optional)"), validators=[Optional(), Length(max=64)])
+
+    def set_edition(self, edition: str) -> None:
+        self.edition.data = "examplepay"
+        if not self.form_token.data:
+            self.form_token.data = secrets.token_urlsafe(24)
+
+
+class RefundForm(FlaskForm):
+    amount = StringField(_l("Amount to refund"), validators=[DataRequired(), Length(max=40)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=80)])
 
 
 class ActionForm(FlaskForm):

@@ -1,4 +1,4 @@
-"""The one place that builds the SparkPay client (and mounts the sandbox) from configuration."""
+"""The one place that builds the gateways' clients (and mounts their sandboxes) from configuration."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from examplepay import ExamplePayClient
 from sparkpay import SparkPayClient, signing
 
 
@@ -27,6 +28,17 @@ def init_app(app: Flask) -> None:
     )
     if config["SANDBOX_ENABLED"]:
         _mount_sandbox(app, merchant_key)
+    if config["EXAMPLEPAY_ENABLED"]:
+        app.extensions["examplepay_client"] = ExamplePayClient(
+            config["EXAMPLEPAY_APP_ID"],
+            config["EXAMPLEPAY_APP_SECRET"],
+            base_url=config["EXAMPLEPAY_BASE_URL"],
+            signed_url_form=config["EXAMPLEPAY_SIGNED_URL_FORM"],
+            timeout=config["SPARKPAY_TIMEOUT"],
+            max_retries=int(config["SPARKPAY_MAX_RETRIES"]),
+        )
+    if config["EXAMPLEPAY_SANDBOX"]:
+        _mount_examplepay_sandbox(app)
 
 
 def _mount_sandbox(app: Flask, merchant_key) -> None:  # type: ignore[no-untyped-def]
@@ -51,8 +63,35 @@ def _mount_sandbox(app: Flask, merchant_key) -> None:  # type: ignore[no-untyped
     app.register_blueprint(blueprint, url_prefix="/sandbox")
 
 
+def _mount_examplepay_sandbox(app: Flask) -> None:
+    from examplepay.sandbox import BASE_PATH, Settings, create_blueprint
+
+    from .extensions import csrf
+
+    blueprint = create_blueprint(Settings(
+        app_id=app.config["EXAMPLEPAY_APP_ID"],
+        app_secret=app.config["EXAMPLEPAY_APP_SECRET"],
+        db_path=str(Path(app.instance_path) / "examplepay_sandbox.db"),
+        public_url=app.config["PUBLIC_BASE_URL"] + BASE_PATH,
+        signed_url_form=app.config["EXAMPLEPAY_SIGNED_URL_FORM"],
+        retry_scale=app.config["SANDBOX_RETRY_SCALE"],
+    ))
+    app.extensions["examplepay_sandbox"] = blueprint.gateway  # type: ignore[attr-defined]
+    csrf.exempt(blueprint)
+    app.register_blueprint(blueprint, url_prefix=BASE_PATH)
+
+
 def client() -> SparkPayClient:
     return current_app.extensions["sparkpay_client"]
+
+
+def examplepay_client() -> ExamplePayClient:
+    return current_app.extensions["examplepay_client"]
+
+
+def offered() -> list[str]:
+    """The gateways staff may choose for a new order: SparkPay, and ExamplePay when configured."""
+    return ["sparkpay"] + (["examplepay"] if current_app.config["EXAMPLEPAY_ENABLED"] else [])
 
 
 def notification_keys():  # type: ignore[no-untyped-def]

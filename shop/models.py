@@ -92,11 +92,16 @@ STATUS_LABELS = {
 }
 
 
+#: The gateways an order can be paid through, as staff read them.
+GATEWAYS = {"sparkpay": "SparkPay", "examplepay": "ExamplePay"}
+
+
 class Order(db.Model):
     __tablename__ = "orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_no: Mapped[str] = mapped_column(String(64), unique=True)
+    gateway: Mapped[str] = mapped_column(String(16), default="sparkpay", server_default="sparkpay")
     edition: Mapped[str] = mapped_column(String(8))  # "normal" or "pro"
     status: Mapped[str] = mapped_column(String(12), default=CREATING, index=True)
     revision: Mapped[int] = mapped_column(default=1)
@@ -112,6 +117,8 @@ class Order(db.Model):
     receive_network: Mapped[str] = mapped_column(String(32), default="")
     currency_networks: Mapped[Any] = mapped_column(JSONText, nullable=True)
     divide_detail: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    # ExamplePay's payer: {"name", "email", "phone"}.
+    payer: Mapped[Any] = mapped_column(JSONText, nullable=True)
     form_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     created_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
@@ -141,6 +148,7 @@ class Order(db.Model):
     notifications: Mapped[list["Notification"]] = relationship(
         back_populates="order", order_by="Notification.id"
     )
+    refunds: Mapped[list["Refund"]] = relationship(back_populates="order", order_by="Refund.id")
 
     # Every UPDATE carries "WHERE revision = <read>" and bumps it: a concurrent writer that
     # read an older row fails instead of overwriting (and the live views poll on it).
@@ -149,6 +157,20 @@ class Order(db.Model):
     @property
     def is_pro(self) -> bool:
         return self.edition == "pro"
+
+    @property
+    def is_live(self) -> bool:
+        """Whether the order page keeps asking for changes: open, or a refund under way."""
+        return self.is_open or any(r.status in (REFUND_REQUESTED, REFUND_ACCEPTED) for r in self.refunds)
+
+    @property
+    def gateway_name(self) -> str:
+        return GATEWAYS.get(self.gateway, self.gateway)
+
+    @property
+    def refundable(self) -> Decimal:
+        """What is left to refund: the amount less every refund not refused."""
+        return self.amount - sum((r.amount for r in self.refunds if r.status != REFUND_REFUSED), Decimal(0))
 
     @property
     def is_open(self) -> bool:
@@ -219,8 +241,44 @@ class Notification(db.Model):
     pay_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
     outcome: Mapped[str] = mapped_column(String(16))  # one of DELIVERY_OUTCOMES
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), nullable=True, index=True)
+    gateway: Mapped[str] = mapped_column(String(16), default="sparkpay", server_default="sparkpay")
 
     order: Mapped[Order | None] = relationship(back_populates="notifications")
+
+
+#: A refund's life: saved and sent (the answer may still be unknown), accepted by the gateway
+#: (it has a refund number), confirmed by the gateway's notification, or refused.
+REFUND_REQUESTED, REFUND_ACCEPTED, REFUND_DONE, REFUND_REFUSED = "REQUESTED", "ACCEPTED", "REFUNDED", "REFUSED"
+REFUND_STATUS_LABELS = {
+    REFUND_REQUESTED: _l("Requested"),
+    REFUND_ACCEPTED: _l("Accepted by the gateway"),
+    REFUND_DONE: _l("Refunded"),
+    REFUND_REFUSED: _l("Refused"),
+}
+
+
+class Refund(db.Model):
+    """A refund of (part of) a paid order, at a gateway that takes refunds."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    merchant_refund_no: Mapped[str] = mapped_column(String(50), unique=True)
+    refund_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    amount: Mapped[Decimal] = mapped_column(DecimalText)
+    reason: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(12), default=REFUND_REQUESTED)
+    error: Mapped[Note | None] = mapped_column(NoteText, nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+    order: Mapped[Order] = relationship(back_populates="refunds")
+
+    @property
+    def status_label(self) -> str:
+        return str(REFUND_STATUS_LABELS.get(self.status, self.status))
 
 
 Index("ix_orders_status_created", Order.status, Order.created_at)

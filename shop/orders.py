@@ -39,7 +39,7 @@ from sparkpay.networks import format_receive_network, parse_receive_network
 from sparkpay.protocol import DUPLICATE_REQUEST_NO_CODE
 from sparkpay.notifications import open_notification
 
-from . import gateway
+from . import examplepay_orders, gateway
 from .extensions import db, write_transaction
 from .notes import Note, note, verbatim
 from .models import (
@@ -284,10 +284,9 @@ def create_order(new: NewOrder, staff_email: str | None) -> CreateResult:
 
     Raises sparkpay.ValidationError (before anything is saved) when a field is invalid.
     """
-    if new.form_token:
-        existing = db.session.scalar(select(Order).where(Order.form_token == new.form_token))
-        if existing is not None:
-            return CreateResult(existing, existing=True)
+    existing = order_of_form(new.form_token)
+    if existing is not None:
+        return CreateResult(existing, existing=True)
     now = now_utc().replace(microsecond=0)
     request = build_request(new, new_request_no(), now)
     is_pro = isinstance(request, ProOrderRequest)
@@ -310,20 +309,34 @@ def create_order(new: NewOrder, staff_email: str | None) -> CreateResult:
         created_by=staff_email,
     )
     order.events.append(OrderEvent(from_status=None, to_status=CREATING, source="staff", actor=staff_email, detail=note("Order saved; asking the gateway.")))
+    saved = save_new(order)
+    if saved is not order:
+        return CreateResult(saved, existing=True)
+    return send_create(order, source="create")
+
+
+def order_of_form(form_token: str | None) -> Order | None:
+    """The order a creation form already made (a double click, a browser retry), if any."""
+    return db.session.scalar(select(Order).where(Order.form_token == form_token)) if form_token else None
+
+
+def save_new(order: Order) -> Order:
+    """Save a new order; if a concurrent submission of the same form won the race, its order."""
     try:
         with write_transaction():
             db.session.add(order)
     except IntegrityError:
-        # A concurrent submission of the same form won the race: show its order.
-        existing = db.session.scalar(select(Order).where(Order.form_token == new.form_token))
+        existing = order_of_form(order.form_token)
         if existing is None:
             raise
-        return CreateResult(existing, existing=True)
-    return send_create(order, source="create")
+        return existing
+    return order
 
 
 def send_create(order: Order, *, source: str) -> CreateResult:
     """Send (or re-send, with identical content) the create call of a CREATING order."""
+    if order.gateway == examplepay_orders.GATEWAY:
+        return examplepay_orders.send_create(order, source=source)
     client = gateway.client()
     request = request_for(order)
     try:
@@ -363,6 +376,8 @@ def refresh_from_gateway(order: Order, *, source: str, actor: str | None = None,
     content instead, which the gateway answers idempotently with the same order.
     Outcomes: applied, duplicate, stale, mismatch, not_found, unreachable.
     """
+    if order.gateway == examplepay_orders.GATEWAY:
+        return examplepay_orders.refresh(order, source=source, actor=actor)
     if order.status == CREATING and not query_only:
         result = send_create(order, source=source)
         return "unreachable" if result.unknown else "applied"
@@ -404,6 +419,8 @@ class CloseResult:
 
 def close_order(order: Order, staff_email: str | None) -> CloseResult:
     """Ask the gateway to close an unpaid order; 43006/43007 end in the gateway's real status."""
+    if order.gateway == examplepay_orders.GATEWAY:
+        return CloseResult(False, gettext("ExamplePay cannot close a payment; it closes by itself when left unpaid."))
     if order.status != UNPAID:
         return CloseResult(False, gettext("Only orders awaiting payment can be closed. Status: %(status)s.", status=order.status_label))
     try:
@@ -438,6 +455,7 @@ class ReconcileSummary:
     checked: int = 0
     changed: int = 0
     unreachable: int = 0
+    refunds_resent: int = 0
 
 
 def reconcile(limit: int = 500) -> ReconcileSummary:
@@ -460,6 +478,8 @@ def reconcile(limit: int = 500) -> ReconcileSummary:
         summary.checked += 1
         summary.changed += outcome == "applied"
         summary.unreachable += outcome == "unreachable"
+    if current_app.config["EXAMPLEPAY_ENABLED"]:
+        summary.refunds_resent = examplepay_orders.resend_unanswered_refunds()
     return summary
 
 
@@ -517,6 +537,8 @@ def replay_notification(record: Notification, staff_email: str | None) -> tuple[
     """
     if not record.verified:
         return False, gettext("Only a verified delivery can be replayed; this one was refused when it arrived.")
+    if record.gateway == examplepay_orders.GATEWAY:
+        return examplepay_orders.replay_notification(record, staff_email)
     merchant_key, platform_public = gateway.notification_keys()
     try:
         info = open_notification(record.body.encode("utf-8"), merchant_private_key=merchant_key, platform_public_key=platform_public).order
@@ -532,6 +554,11 @@ def replay_notification(record: Notification, staff_email: str | None) -> tuple[
         if outcome in ("duplicate", "stale"):
             order.events.append(OrderEvent(from_status=before, to_status=before, source="replay", actor=staff_email, notification_id=record.id,
                                            detail=label + note("Nothing to change.")))
+    return replay_message(outcome, order)
+
+
+def replay_message(outcome: str, order: Order) -> tuple[bool, str]:
+    """What staff are told after a replay: (whether it changed something, the message)."""
     if outcome == "applied":
         return True, gettext("Applied again. Status: %(status)s.", status=order.status_label)
     if outcome == "mismatch":

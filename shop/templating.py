@@ -15,7 +15,7 @@ from flask_babel import format_datetime, get_locale, gettext, lazy_gettext as _l
 from sparkpay.networks import network_label, parse_receive_network
 
 from .extensions import htmx
-from .models import DELIVERY_OUTCOMES, STATUS_LABELS, OrderEvent
+from .models import DELIVERY_OUTCOMES, GATEWAYS, STATUS_LABELS, OrderEvent
 
 #: How each source of a history entry is named (models.OrderEvent.source).
 EVENT_SOURCES = {
@@ -27,6 +27,7 @@ EVENT_SOURCES = {
     "reconcile": _l("reconciliation"),
     "timeout": _l("timeout"),
     "replay": _l("replay"),
+    "refund": _l("refund"),
 }
 #: Actors that are parts of the shop, not people.
 SYSTEM_ACTORS = {"reconciler": _l("reconciler"), "return page": _l("return page")}
@@ -107,4 +108,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, object]:
-        return {"shop_name": app.config["SHOP_NAME"], "is_htmx": bool(htmx)}
+        return {"shop_name": app.config["SHOP_NAME"], "is_htmx": bool(htmx), "gateways": GATEWAYS}

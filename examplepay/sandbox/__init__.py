@@ -41,8 +41,9 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     identity_file = Path(app.instance_path) / "examplepay_sandbox.json"
     if not identity_file.exists():
         identity_file.parent.mkdir(parents=True, exist_ok=True)
-        identity_file.write_text(json.dumps({"app_id": secrets.token_hex(16), "app_secret": secrets.token_hex(16)}))
-        identity_file.chmod(0o600)
+        descriptor = os.open(identity_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # the secret is never world-readable
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(json.dumps({"app_id": secrets.token_hex(16), "app_secret": secrets.token_hex(16)}))
     identity = json.loads(identity_file.read_text())
     blueprint = create_blueprint(Settings(
         app_id=app.config.get("EXAMPLEPAY_SANDBOX_APP_ID", identity["app_id"]),

@@ -95,6 +95,10 @@ class Gateway:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
         self._stop = threading.Event()
+        #: While paused, notifications wait (a demo's "the webhook is down"); resumed, they go out.
+        self.notifications_paused = False
+        #: How many of the next refund creates answer HTTP 500 (before doing anything).
+        self.failing_refunds = 0
         self._worker = threading.Thread(target=self._deliver_forever, name="examplepay-sandbox-notifier", daemon=True)
         self._worker.start()
 
@@ -152,6 +156,9 @@ class Gateway:
                 raise Refusal("Common.Request_Parameter_Error", f"{name} is required")
         amount = _amount(body["amount"])
         with self._lock:
+            if self.failing_refunds > 0:
+                self.failing_refunds -= 1
+                raise Refusal("Common.System_Error", "internal error", http_status=500)
             earlier = self._row("SELECT * FROM refunds WHERE merchant_refund_no = ?", body["merchantRefundNo"])
             if earlier is not None:
                 if (earlier["payment_no"], earlier["amount"]) != (body["paymentNo"], body["amount"]):
@@ -199,6 +206,15 @@ class Gateway:
             self._queue(payment_no, readings.PAYMENT_EVENT, payment)
         return payment
 
+    def expire_due(self) -> None:
+        """Close payments left pending longer than readings.PAYMENT_LIFETIME_SECONDS (told as usual)."""
+        oldest = (datetime.now(GATEWAY_TIME) - timedelta(seconds=readings.PAYMENT_LIFETIME_SECONDS)).isoformat(timespec="milliseconds")
+        with self._lock:
+            due = [row["payment_no"] for row in self._db.execute(
+                "SELECT payment_no FROM payments WHERE status = ? AND created_time < ?", (readings.PENDING, oldest))]
+        for payment_no in due:
+            self.finish(payment_no, readings.CLOSED)
+
     def return_url(self, payment: dict[str, Any]) -> str:
         """§9: returnUrl with the result appended as a query string (names: readings.RETURN_PARAMETERS)."""
         from urllib.parse import urlencode
@@ -236,6 +252,9 @@ class Gateway:
                 log.exception("examplepay sandbox: delivery failed")
 
     def deliver_due(self) -> None:
+        if self.notifications_paused:
+            return
+        self.expire_due()
         with self._lock:
             due = self._db.execute("SELECT * FROM deliveries WHERE state = 'pending' AND due_at <= ? ORDER BY id", (time.time(),)).fetchall()
         for row in due:

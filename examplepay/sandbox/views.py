@@ -100,6 +100,19 @@ def create_blueprint(gateway: Gateway) -> Blueprint:
         finished = gateway.finish(payment["paymentNo"], readings.PAID if action == "pay" else readings.CLOSED)
         return Response(json.dumps(finished), mimetype="application/json")
 
+    @bp.post("/control/notifications/<switch>")
+    def control_notifications(switch: str) -> Response:
+        if switch not in ("pause", "resume"):
+            abort(404)
+        gateway.notifications_paused = switch == "pause"
+        return Response(json.dumps({"paused": gateway.notifications_paused}), mimetype="application/json")
+
+    @bp.post("/control/faults")
+    def control_faults() -> Response:
+        """{"failing_refunds": n}: the next n refund creates answer HTTP 500."""
+        gateway.failing_refunds = int((request.get_json(silent=True) or {}).get("failing_refunds", 0))
+        return Response(json.dumps({"failing_refunds": gateway.failing_refunds}), mimetype="application/json")
+
     @bp.get("/control/deliveries")
     def control_deliveries() -> Response:
         return Response(json.dumps(gateway.deliveries()), mimetype="application/json")

@@ -175,3 +175,39 @@ def test_the_lifecycle_is_redrawn_live_on_the_order_page(shop: Shop, staff_page:
     expect(staff_page.locator(".lifecycle__steps li")).to_have_count(3)
     expect(staff_page.locator(".lifecycle__steps li").last).to_contain_text("notification #")
     assert_not_reloaded(staff_page)
+
+
+def test_an_examplepay_order_is_paid_then_refunded(shop: Shop, staff_page: Page, shopper_page: Page) -> None:
+    staff_page.goto(f"{shop.url}/orders/new")
+    staff_page.get_by_role("link", name="ExamplePay (UPI or PIX)").click()
+    staff_page.get_by_label("Description shown to the shopper").fill("Masala chai, 250 g")
+    staff_page.get_by_label("Amount", exact=True).fill("499.00")
+    staff_page.get_by_label("Shopper's name").fill("Asha Rao")
+    staff_page.get_by_label("Shopper's email").fill("asha@example.com")
+    staff_page.get_by_label("Shopper's phone").fill("9000000000")
+    staff_page.get_by_role("button", name="Create order").click()
+    staff_page.wait_for_url(re.compile(r"/orders/SP[0-9A-F]+$"))
+    request_no = staff_page.url.rsplit("/", 1)[1]
+    expect(staff_page.get_by_text("ExamplePay", exact=True)).to_be_visible()
+
+    shopper_page.goto(f"{shop.url}/pay/{request_no}")
+    shopper_page.get_by_role("link", name="Continue to payment").click()
+    shopper_page.wait_for_url(re.compile(r"/examplepay-sandbox/pay/"))
+    shopper_page.get_by_role("button", name="Pay 499.00 INR").click()
+    shopper_page.wait_for_url(re.compile(rf"/checkout/return/{request_no}"))
+    expect(shopper_page.get_by_text("Payment received")).to_be_visible()
+
+    # The order page turns paid by itself, then a manager refunds part of it, with a confirmation.
+    expect(staff_page.locator(".lifecycle__node.is-current")).to_have_attribute("data-status", "COMPLETED")
+    staff_page.get_by_text("Refund…").click()
+    staff_page.get_by_label("Amount to refund").fill("100.00")
+    staff_page.get_by_label("Reason").fill("One pack damaged")
+    staff_page.get_by_role("button", name="Yes, refund").click()
+    expect(staff_page.get_by_text("Refund accepted by the gateway")).to_be_visible()
+    refund_row = staff_page.locator("#refunds tbody tr")
+    expect(refund_row).to_contain_text("One pack damaged")
+    expect(refund_row).to_contain_text("Refunded")  # confirmed by the gateway's notification, live
+    expect(staff_page.locator(".timeline")).to_contain_text("of 100.00 INR done")
+    from .conftest import screenshot
+
+    screenshot(staff_page, "refund")

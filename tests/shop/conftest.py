@@ -97,7 +97,7 @@ class Shop:
 
         with self.app.app_context():
             order = db.session.query(Order).filter_by(request_no=request_no).one()
-            _ = order.events, order.notifications  # load them before the session closes
+            _ = order.events, order.notifications, order.refunds  # load them before the session closes
             db.session.expunge_all()
             return order
 
@@ -169,9 +169,10 @@ def start_shop(tmp_path, merchant_key, platform_key, **overrides: Any) -> Iterat
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
-        sandbox = late.app.extensions.get("sparkpay_sandbox")
-        if sandbox is not None:
-            sandbox.stop()
+        for name in ("sparkpay_sandbox", "examplepay_sandbox"):
+            sandbox = late.app.extensions.get(name)
+            if sandbox is not None:
+                sandbox.stop()
         with late.app.app_context():
             from shop.extensions import db
 

@@ -15,10 +15,12 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
+from examplepay import readings as examplepay_readings
 from shop.notes import Note, note, verbatim
 from sparkpay.networks import CRYPTO_CURRENCIES, FIAT_CURRENCIES, Network
 
 from .conftest import Shop, csrf_token_in, deliver, sealed, statement, wait_for
+from .test_examplepay import create as create_examplepay, examplepay
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "shop" / "translations" / "zh_Hans" / "LC_MESSAGES"
@@ -30,6 +32,7 @@ CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 NAMES = {
     "SparkPay", "Spark", "Sparkpay", "UTC", "CSV", "Pro", "ID", "AppID", "AES", "CA", "Unix", "URL", "http", "https",
     "Authorization", "guest", *CRYPTO_CURRENCIES, *FIAT_CURRENCIES, *" ".join(network.label for network in Network).split(),
+    "ExamplePay", "UPI", "PIX", *examplepay_readings.PAY_METHOD_BY_CURRENCY,
 }
 #: Text that is data, not interface: emails, request numbers and other identifiers, snake_case names.
 DATA = re.compile(r"\S+@\S+|\b[A-Z0-9]*\d[A-Z0-9]{6,}\b|\b\w+_\w+\b|\{\w+\}")
@@ -146,6 +149,13 @@ def every_kind_of_order(shop: Shop, manager, merchant_key, platform_key) -> dict
     shop.sandbox("POST", "/faults", json={"api_http_500": -1})
     orders["creating"] = shop.create_order(manager, **data)
     shop.sandbox("POST", "/faults", json={"api_http_500": 0})
+    orders["examplepay"] = create_examplepay(shop, manager, description="№ 1002", payer_name="№ 9")
+    orders["examplepay_paid"] = create_examplepay(shop, manager, description="№ 1003", payer_name="№ 9")
+    examplepay(shop, f"/payments/{orders['examplepay_paid']}/pay")
+    wait_for(lambda: shop.order(orders["examplepay_paid"]).status == "COMPLETED", what="the ExamplePay payment")
+    page = manager.get(f"{shop.url}/orders/{orders['examplepay_paid']}").text
+    manager.post(f"{shop.url}/orders/{orders['examplepay_paid']}/refund", data={"csrf_token": csrf_token_in(page), "amount": "1.00", "reason": "№ 7"})
+    wait_for(lambda: [r.status for r in shop.order(orders["examplepay_paid"]).refunds] == ["REFUNDED"], what="the refund")
     assert {shop.order(no).status for no in orders.values()} == {"UNPAID", "COMPLETED", "CLOSED", "FAILED", "CREATING"}
     manager.get(f"{shop.url}/orders")  # shows (and so clears) the messages of the actions above
     return orders
@@ -156,7 +166,7 @@ def test_every_page_is_wholly_in_the_chosen_language(shop: Shop, manager, viewer
     pages = Pages(shop)
     orders = every_kind_of_order
     for path in ("/", "/orders", "/orders?status=COMPLETED", "/orders?q=nothing-matches", "/orders?page=2",
-                 "/orders/new", "/orders/new?edition=pro", "/deliveries", "/deliveries?outcome=rejected",
+                 "/orders/new", "/orders/new?edition=pro", "/orders/new?edition=examplepay", "/deliveries", "/deliveries?outcome=rejected",
                  "/deliveries?q=nothing-matches"):
         pages.check(manager, path, language)
     open_orders = ",".join(orders[name] for name in ("unpaid", "split", "pro"))
@@ -187,10 +197,16 @@ def test_every_page_is_wholly_in_the_chosen_language(shop: Shop, manager, viewer
     pages.check(signed_out, "/orders", language)  # the sign-in page, with its "please sign in"
     pages.check(signed_out, "/login", language, method="POST", data={"csrf_token": csrf_token_in(signed_out.get(f"{shop.url}/login").text), "email": "x@shop.test", "password": "wrong"}, status=401)
 
-    # Nothing left out: every page of the shop (not the sandbox's, the gateway's own) was read.
+    examplepay_form = manager.get(f"{shop.url}/orders/new?edition=examplepay").text
+    pages.check(manager, "/orders/new", language, status=422, method="POST",
+                data={"csrf_token": csrf_token_in(examplepay_form), "edition": "examplepay", "amount": "1.005", "currency": "INR"})
+    pages.check(manager, f"/orders/{orders['examplepay_paid']}/refund", language, method="POST", data={"csrf_token": token, "amount": "99999.00", "reason": "№ 8"})
+
+    # Nothing left out: every page of the shop (not the sandboxes', the gateways' own) was read.
     pages_of_the_shop = {
         rule.endpoint for rule in shop.app.url_map.iter_rules()
-        if "GET" in rule.methods and not rule.endpoint.startswith(("sandbox.", "static")) and rule.endpoint not in ("healthz", "dashboard.order_export")
+        if "GET" in rule.methods and not rule.endpoint.startswith(("sandbox.", "examplepay_sandbox.", "static"))
+        and rule.endpoint not in ("healthz", "dashboard.order_export")
     }
     assert pages_of_the_shop <= pages.seen, pages_of_the_shop - pages.seen
 

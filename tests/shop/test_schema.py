@@ -19,7 +19,7 @@ from tests.support import database_url
 
 from .conftest import Shop
 
-HEAD = "0003_notes"
+HEAD = "0004_examplepay"
 
 
 def make_app(tmp_path, url: str, merchant_key, platform_key):  # type: ignore[no-untyped-def]

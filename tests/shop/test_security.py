@@ -15,7 +15,7 @@ from .conftest import PASSWORD, Shop, csrf_token_in
 #: Endpoints anyone may reach. Every other endpoint must send a signed-out visitor to sign in,
 #: so a new dashboard route cannot be left open by mistake.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "i18n.switch", "static", "healthz"}
-PUBLIC_BLUEPRINTS = ("checkout.", "webhooks.", "sandbox.")
+PUBLIC_BLUEPRINTS = ("checkout.", "webhooks.", "sandbox.", "examplepay_sandbox.")
 
 
 def staff_urls(shop: Shop) -> list[tuple[str, str]]:

@@ -1,0 +1,369 @@
+"""The order service's ExamplePay side: creation (sent once, settled by a query), status checks,
+notifications and refunds. Its statuses map onto the shop's, so the list, the live views, the
+state machine (``orders.apply_status``) and reconciliation are the same for both gateways.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Mapping
+
+from flask import current_app
+from flask_babel import gettext
+from sqlalchemy import select, update
+
+from examplepay import (
+    ApiError,
+    ExamplePayError,
+    Payer,
+    Payment,
+    PaymentNotFoundError,
+    PaymentRequest,
+    RefundRequest,
+    ValidationError,
+    read_notification,
+    readings,
+)
+from examplepay.models import format_amount
+
+from . import gateway, orders
+from .extensions import db, write_transaction
+from .models import (
+    CLOSED,
+    COMPLETED,
+    CREATING,
+    FAILED,
+    REFUND_ACCEPTED,
+    REFUND_DONE,
+    REFUND_REFUSED,
+    REFUND_REQUESTED,
+    UNPAID,
+    Notification,
+    Order,
+    OrderEvent,
+    Refund,
+    now_utc,
+)
+from .notes import Note, note, verbatim
+
+log = logging.getLogger("shop.examplepay")
+
+GATEWAY = "examplepay"
+#: The gateway's payment statuses as the shop's order statuses (reading A7: others are pending).
+STATUS_OF = {readings.PENDING: UNPAID, readings.PAID: COMPLETED, readings.CLOSED: CLOSED}
+#: The gateway sets no deadline of its own; the sandbox closes a payment left this long (reading).
+PAYMENT_LIFETIME = timedelta(seconds=readings.PAYMENT_LIFETIME_SECONDS)
+#: A refund saved but unanswered is sent again (same number) by the reconciler after this long.
+REFUND_RESEND_AFTER = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    """What staff asked for on the creation form's ExamplePay tab (parsed, not yet validated)."""
+
+    amount: str
+    currency: str
+    description: str
+    payer_name: str
+    payer_email: str
+    payer_phone: str
+    merchant_order_no: str = ""
+    user_id: str = ""
+    form_token: str | None = None
+
+
+def notify_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"] + "/webhooks/examplepay"
+
+
+def payment_request(order: Order) -> PaymentRequest:
+    """The SDK request for a stored order (the same every time)."""
+    payer = order.payer or {}
+    return PaymentRequest(
+        merchant_trade_no=order.request_no,
+        amount=order.amount,
+        currency=order.currency,
+        description=order.description,
+        payer=Payer(order.user_id, payer.get("name", ""), payer.get("email", ""), payer.get("phone", "")),
+        notify_url=notify_url(),
+        return_url=f"{current_app.config['PUBLIC_BASE_URL']}/checkout/return/{order.request_no}",
+        pay_method=readings.PAY_METHOD_BY_CURRENCY.get(order.currency, "UPI"),
+        merchant_attach=order.merchant_order_no,
+    )
+
+
+def create_order(new: NewPayment, staff_email: str | None) -> orders.CreateResult:
+    """Save the order, then ask ExamplePay for the payment. Raises examplepay.ValidationError
+    (before anything is saved) when a field is invalid."""
+    existing = orders.order_of_form(new.form_token)
+    if existing is not None:
+        return orders.CreateResult(existing, existing=True)
+    now = now_utc().replace(microsecond=0)
+    request_no = orders.new_request_no()
+    order = Order(
+        request_no=request_no, gateway=GATEWAY, edition="normal", status=CREATING,
+        amount=Decimal(format_amount(new.amount)), currency=new.currency,
+        merchant_order_no=new.merchant_order_no or request_no, user_id=new.user_id or "guest",
+        description=new.description, goods_info=new.description, order_time=now, timeout_at=now + PAYMENT_LIFETIME,
+        receive_network="", payer={"name": new.payer_name, "email": new.payer_email, "phone": new.payer_phone},
+        form_token=new.form_token, created_by=staff_email,
+    )
+    payment_request(order).to_payload()  # every field checked before anything is saved
+    order.events.append(OrderEvent(from_status=None, to_status=CREATING, source="staff", actor=staff_email,
+                                   detail=note("Order saved; asking the gateway.")))
+    saved = orders.save_new(order)
+    if saved is not order:
+        return orders.CreateResult(saved, existing=True)
+    return send_create(order, source="create")
+
+
+def send_create(order: Order, *, source: str) -> orders.CreateResult:
+    """Send the create call once. Without an answer the order stays CREATING: the reconciler
+    then asks for it by number, and only sends it again once the gateway says it has none (A15)."""
+    try:
+        created = gateway.examplepay_client().create_payment(payment_request(order))
+    except ApiError as error:
+        if error.http_status is not None and error.http_status >= 500:
+            return _unknown(order, source, error)
+        with write_transaction():
+            order = orders._locked(order.id)
+            order.last_error = verbatim(error.message)
+            orders.apply_status(order, FAILED, source=source, detail=note("Gateway refused the order: %(code)s %(meaning)s.", code=error.code, meaning=note(error.meaning)))
+        return orders.CreateResult(order, error=error)  # type: ignore[arg-type]
+    except ExamplePayError as error:
+        return _unknown(order, source, error)
+    with write_transaction():
+        order = orders._locked(order.id)
+        order.cashier_url = created.action_url
+        order.payment_order_no = created.payment_no
+        order.last_error = None
+        orders.apply_status(order, UNPAID, source=source, detail=note("Gateway accepted the order."))
+    return orders.CreateResult(order)
+
+
+def _unknown(order: Order, source: str, error: ExamplePayError) -> orders.CreateResult:
+    with write_transaction():
+        order = orders._locked(order.id)
+        order.last_error = note("Outcome unknown (%(reason)s); the order will be checked with the gateway.", reason=verbatim(error.message))
+        order.events.append(OrderEvent(from_status=CREATING, to_status=CREATING, source=source, detail=order.last_error))
+    return orders.CreateResult(order, unknown=True)
+
+
+def refresh(order: Order, *, source: str, actor: str | None = None) -> str:
+    """Ask ExamplePay for the payment and apply it (a CREATING order it does not hold, after the
+    grace period, is created now). Outcomes as ``orders.refresh_from_gateway``."""
+    try:
+        payment = gateway.examplepay_client().query_payment(merchant_trade_no=order.request_no)
+    except PaymentNotFoundError:
+        if order.status == CREATING and order.created_at <= now_utc() - orders.CREATION_GRACE:
+            result = send_create(order, source=source)
+            return "unreachable" if result.unknown else "applied"
+        return "not_found"
+    except ExamplePayError as error:
+        log.warning("order %s: %s query failed: %s", order.request_no, source, error.message)
+        return "unreachable"
+    with write_transaction():
+        locked = orders._locked(order.id)
+        db.session.execute(update(Order).where(Order.id == order.id).values(last_queried_at=now_utc()))
+        return apply_payment(locked, payment, source=source, actor=actor)
+
+
+def _mismatch(order: Order, payment: Payment) -> Note | None:
+    if payment.merchant_trade_no != order.request_no:
+        return note("it is about payment %(number)s", number=payment.merchant_trade_no)
+    if payment.amount != order.amount:
+        return note("amount %(amount)s differs from the stored %(stored)s", amount=str(payment.amount), stored=str(order.amount))
+    if payment.currency != order.currency:
+        return note("currency %(currency)s differs from the stored %(stored)s", currency=payment.currency, stored=order.currency)
+    return None
+
+
+def apply_payment(order: Order, payment: Payment, *, source: str, actor: str | None, detail: Note = Note(),
+                  notification_id: int | None = None) -> str:
+    """Apply what ExamplePay says about the order (after checking it fits); return the outcome."""
+    problem = _mismatch(order, payment)
+    if problem:
+        order.needs_attention = note("Gateway data does not match: %(problem)s.", problem=problem)
+        order.events.append(OrderEvent(from_status=order.status, to_status=order.status, source=source, actor=actor,
+                                       detail=detail + note("Not applied: %(problem)s.", problem=problem), notification_id=notification_id))
+        return "mismatch"
+    status = STATUS_OF.get(payment.status)
+    if status is None:
+        return "stale"
+    if status == CLOSED and source in ("query", "reconcile") and order.timeout_at <= now_utc():
+        source = "timeout"
+    if status != order.status:
+        order.payment_order_no = payment.payment_no
+        order.pay_time = order.completed_time = payment.paid_time if status == COMPLETED else None
+    if order.status == CREATING and status == UNPAID and not order.cashier_url:
+        order.needs_attention = note("The gateway holds this payment but its payment link was lost: create a new order for the shopper.")
+    return orders.apply_status(order, status, source=source, actor=actor, detail=detail, notification_id=notification_id)
+
+
+# --- notifications -------------------------------------------------------------------------
+
+ACKNOWLEDGED = readings.NOTIFICATION_ACK.decode()
+#: A stored delivery's signature stays good for a replay however old it is (it still proves who sent it).
+STORED_SIGNATURES_KEEP = 100 * 365 * 24 * 3600 * 1000
+REFUSED = '{"code":"FAIL"}'
+
+
+def _read(raw_body: bytes, authorization: str | None, **window: int):  # type: ignore[no-untyped-def]
+    config = current_app.config
+    return read_notification(raw_body, authorization, app_id=config["EXAMPLEPAY_APP_ID"], app_secret=config["EXAMPLEPAY_APP_SECRET"],
+                             notify_url=notify_url(), signed_url_form=config["EXAMPLEPAY_SIGNED_URL_FORM"], **window)
+
+
+def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> orders.DeliveryResult:
+    """Verify, record and apply one delivery; acknowledge only what was committed."""
+    text = raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    # The Authorization header is a signature, not a secret: kept so a replay can check it again.
+    kept_headers = {k: v for k, v in headers.items() if k.lower() in ("content-type", "user-agent", "content-length", "authorization")}
+    try:
+        notification = _read(raw_body, headers.get("Authorization"))
+    except ExamplePayError as error:
+        with write_transaction():
+            db.session.add(Notification(gateway=GATEWAY, remote_addr=remote_addr, headers=kept_headers, body=text,
+                                        verified=False, error=verbatim(error.message), outcome="rejected"))
+        log.warning("examplepay delivery from %s refused: %s", remote_addr, error.message)
+        return orders.DeliveryResult(401, REFUSED, "rejected")
+    with write_transaction():
+        record = _apply_notification(notification, kept_headers, text, remote_addr)
+    return orders.DeliveryResult(200, ACKNOWLEDGED, record.outcome)
+
+
+def _apply_notification(notification, headers, text, remote_addr) -> Notification:  # type: ignore[no-untyped-def]
+    payment = notification.payment
+    order = orders.get_order(payment.merchant_trade_no, for_update=True)
+    record = Notification(
+        gateway=GATEWAY, remote_addr=remote_addr, headers=headers, body=text, verified=True, payload=text,
+        request_no=payment.merchant_trade_no, pay_status=STATUS_OF.get(payment.status), outcome="unknown_order", order=order,
+    )
+    db.session.add(record)
+    if order is None:
+        record.error = note("no order with this request number")
+        return record
+    db.session.flush()  # the record's id names this delivery in the order's history
+    actor = f"notification #{record.id}"
+    if notification.refund is None:
+        record.outcome = apply_payment(order, payment, source="webhook", actor=actor, notification_id=record.id)
+    else:
+        record.outcome = _confirm_refund(order, notification.refund, actor=actor, notification_id=record.id)
+    return record
+
+
+def replay_notification(record: Notification, staff_email: str | None) -> tuple[bool, str]:
+    """Check a stored delivery's signature again (its age aside: staff replay old ones) and re-apply it."""
+    authorization = next((v for k, v in (record.headers or {}).items() if k.lower() == "authorization"), None)
+    try:
+        notification = _read(record.body.encode("utf-8"), authorization, window_ms=STORED_SIGNATURES_KEEP)
+    except ExamplePayError as error:
+        return False, gettext("The stored delivery does not verify any more (%(reason)s); nothing was applied.", reason=error.message)
+    label = note("Replay of notification #%(id)s.", id=record.id)
+    with write_transaction():
+        order = orders.get_order(notification.payment.merchant_trade_no, for_update=True)
+        if order is None:
+            return False, gettext("There is no order %(request_no)s; nothing was applied.", request_no=notification.payment.merchant_trade_no)
+        before = order.status
+        if notification.refund is None:
+            outcome = apply_payment(order, notification.payment, source="replay", actor=staff_email, detail=label, notification_id=record.id)
+        else:
+            outcome = _confirm_refund(order, notification.refund, actor=staff_email, notification_id=record.id, source="replay")
+        if outcome in ("duplicate", "stale"):
+            order.events.append(OrderEvent(from_status=before, to_status=before, source="replay", actor=staff_email,
+                                           notification_id=record.id, detail=label + note("Nothing to change.")))
+    return orders.replay_message(outcome, order)
+
+
+# --- refunds -------------------------------------------------------------------------------
+
+def refund(order: Order, amount_text: str, reason: str, staff_email: str | None) -> tuple[bool, str]:
+    """Refund (part of) a paid ExamplePay order: saved, then sent once; its life is written in the
+    order's history. Returns (whether the gateway accepted it, a message for staff)."""
+    if order.gateway != GATEWAY or order.status != COMPLETED:
+        return False, gettext("Only a paid ExamplePay order can be refunded.")
+    try:
+        amount = Decimal(format_amount(amount_text))
+    except ValidationError as error:
+        return False, gettext("Refund amount: %(reason)s.", reason=gettext(error.reason_template, **error.values))
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 80:
+        return False, gettext("Give a reason for the refund (at most 80 characters); the shopper may see it.")
+    with write_transaction():
+        locked = orders._locked(order.id)
+        if amount > locked.refundable:
+            return False, gettext("At most %(amount)s %(currency)s is left to refund.", amount=str(locked.refundable), currency=locked.currency)
+        record = Refund(order=locked, merchant_refund_no="RF" + secrets.token_hex(12).upper(), amount=amount, reason=reason,
+                        status=REFUND_REQUESTED, created_by=staff_email)
+        db.session.add(record)
+        _refund_event(locked, record, "staff", staff_email, note("Refund %(number)s of %(amount)s %(currency)s requested: %(reason)s",
+                                                                  number=record.merchant_refund_no, amount=str(amount), currency=locked.currency, reason=reason))
+    return send_refund(record.id, source="staff", actor=staff_email)
+
+
+def send_refund(refund_id: int, *, source: str, actor: str | None) -> tuple[bool, str]:
+    """Send a saved refund (again, under the same number: reading REFUND_NUMBER_IDEMPOTENT)."""
+    record = db.session.get(Refund, refund_id)
+    request = RefundRequest(record.merchant_refund_no, record.order.payment_order_no or "", record.amount, record.reason)
+    try:
+        answer = gateway.examplepay_client().create_refund(request)
+    except ApiError as error:
+        if error.http_status is not None and error.http_status >= 500:
+            return _refund_unanswered(refund_id, source, actor, error)
+        with write_transaction():
+            record = db.session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
+            record.status, record.error = REFUND_REFUSED, verbatim(error.message)
+            _refund_event(orders._locked(record.order_id), record, source, actor,
+                          note("Refund %(number)s refused by the gateway: %(meaning)s.", number=record.merchant_refund_no, meaning=note(error.meaning)))
+        return False, gettext("The gateway refused the refund: %(reason)s", reason=error.message)
+    except ExamplePayError as error:
+        return _refund_unanswered(refund_id, source, actor, error)
+    with write_transaction():
+        record = db.session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
+        if record.status == REFUND_REQUESTED:
+            record.status, record.refund_no, record.error = REFUND_ACCEPTED, answer.refund_no, None
+            _refund_event(orders._locked(record.order_id), record, source, actor,
+                          note("Refund %(number)s accepted by the gateway as %(refund_no)s.", number=record.merchant_refund_no, refund_no=answer.refund_no))
+    return True, gettext("Refund accepted by the gateway. It shows as refunded once the gateway confirms it.")
+
+
+def _refund_unanswered(refund_id: int, source: str, actor: str | None, error: ExamplePayError) -> tuple[bool, str]:
+    with write_transaction():
+        record = db.session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
+        record.error = note("No answer (%(reason)s); it will be sent again under the same number.", reason=verbatim(error.message))
+        _refund_event(orders._locked(record.order_id), record, source, actor, record.error)
+    return False, gettext("The gateway did not answer; the refund is saved and will be sent again under the same number.")
+
+
+def _confirm_refund(order: Order, refund_info, *, actor: str | None, notification_id: int, source: str = "webhook") -> str:  # type: ignore[no-untyped-def]
+    record = db.session.scalar(select(Refund).where(Refund.merchant_refund_no == refund_info.merchant_refund_no, Refund.order_id == order.id))
+    if record is None or refund_info.amount != record.amount:
+        order.needs_attention = note("The gateway reports a refund this shop did not ask for: %(number)s.", number=refund_info.merchant_refund_no)
+        order.events.append(OrderEvent(from_status=order.status, to_status=order.status, source=source, actor=actor,
+                                       notification_id=notification_id, detail=order.needs_attention))
+        return "mismatch"
+    if record.status == REFUND_DONE:
+        return "duplicate"
+    record.status, record.refund_no, record.error = REFUND_DONE, refund_info.refund_no, None
+    _refund_event(order, record, source, actor, note("Refund %(number)s of %(amount)s %(currency)s done.", number=record.merchant_refund_no,
+                                                     amount=str(record.amount), currency=refund_info.currency), notification_id=notification_id)
+    return "applied"
+
+
+def _refund_event(order: Order, record: Refund, source: str, actor: str | None, detail: Note, notification_id: int | None = None) -> None:
+    """A refund's step in the order's history (the order's own status does not change)."""
+    order.events.append(OrderEvent(from_status=order.status, to_status=order.status, source=source if source != "staff" else "refund",
+                                   actor=actor, detail=detail, notification_id=notification_id))
+    order.updated_at = now_utc()  # the order row changes too, so its revision moves and live views redraw
+
+
+def resend_unanswered_refunds() -> int:
+    """The reconciler's part: refunds saved but never answered are sent again (same number)."""
+    due = db.session.scalars(select(Refund.id).where(Refund.status == REFUND_REQUESTED, Refund.updated_at <= now_utc() - REFUND_RESEND_AFTER)).all()
+    for refund_id in due:
+        send_refund(refund_id, source="reconcile", actor="reconciler")
+    return len(due)
