@@ -42,6 +42,7 @@ def test_order_is_paid_and_both_sides_see_it_live(shop: Shop, staff_page: Page, 
     row = staff_page.locator(f"#order-{request_no}")
     expect(row).to_contain_text("Awaiting payment")
     mark_page(staff_page)
+    staff_page.evaluate("document.getElementById('list-status').dataset.testMark = 'same region'")
 
     shopper_page.goto(link)
     expect(shopper_page.get_by_text("18.5")).to_be_visible()
@@ -53,6 +54,8 @@ def test_order_is_paid_and_both_sides_see_it_live(shop: Shop, staff_page: Page, 
     expect(shopper_page.get_by_text("Payment received")).to_be_visible()
 
     expect(row).to_contain_text("Paid")
+    expect(staff_page.locator("#list-status")).to_have_text(f"Order {request_no}: Paid.")
+    assert staff_page.locator("#list-status").evaluate("el => el.dataset.testMark") == "same region", "the live region is kept"
     assert_not_reloaded(staff_page)
 
 
@@ -170,8 +173,14 @@ def test_the_lifecycle_is_redrawn_live_on_the_order_page(shop: Shop, staff_page:
     current = staff_page.locator(".lifecycle__node.is-current")
     expect(current).to_have_attribute("data-status", "UNPAID")
     mark_page(staff_page)
+    staff_page.evaluate("document.getElementById('order-announcer').dataset.testMark = 'same region'")
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
     expect(current).to_have_attribute("data-status", "COMPLETED")
+    # Screen readers hear it: the live region keeps its element and gets the new status.
+    announcer = staff_page.locator("#order-announcer")
+    expect(announcer).to_have_text("Status: Paid.")
+    expect(announcer).to_have_attribute("aria-live", "polite")
+    assert announcer.evaluate("el => el.dataset.testMark") == "same region"
     expect(staff_page.locator(".lifecycle__steps li")).to_have_count(3)
     expect(staff_page.locator(".lifecycle__steps li").last).to_contain_text("notification #")
     assert_not_reloaded(staff_page)
@@ -211,3 +220,16 @@ def test_an_examplepay_order_is_paid_then_refunded(shop: Shop, staff_page: Page,
     from .conftest import screenshot
 
     screenshot(staff_page, "refund")
+
+
+def test_the_theme_follows_the_systems_dark_setting(shop: Shop, browser) -> None:
+    def background(scheme: str) -> list[int]:
+        context = browser.new_context(color_scheme=scheme)
+        page = context.new_page()
+        page.goto(f"{shop.url}/login")
+        colour = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        context.close()
+        return [int(part) for part in re.findall(r"\d+", colour)[:3]]
+
+    assert sum(background("dark")) < 3 * 60, "a dark background"
+    assert sum(background("light")) > 3 * 200, "a light background"
