@@ -50,12 +50,19 @@ class Share:
     percent: int
 
 
-def _day(value: object) -> date:
+def day_of(value: object) -> date:
     """SQLite's date() gives text, PostgreSQL's a date."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _daily(title: str, values: dict[date, Decimal], days: list[date], describe) -> DailyChart:  # type: ignore[no-untyped-def]
+def last_days(count: int, today: date | None = None) -> list[date]:
+    """The last ``count`` days (UTC), oldest first, today included."""
+    today = today or datetime.now(timezone.utc).date()
+    return [today - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
+
+
+def daily(title: str, values: dict[date, Decimal], days: list[date], describe) -> DailyChart:  # type: ignore[no-untyped-def]
+    """One bar per day of ``days``; ``describe`` words a value ("3 orders", "12.5 USDT")."""
     top = max(values.values(), default=Decimal(0)) or Decimal(1)
     slot = WIDTH / len(days)
     bars = []
@@ -68,13 +75,12 @@ def _daily(title: str, values: dict[date, Decimal], days: list[date], describe) 
 
 def dashboard_charts(today: date | None = None) -> dict[str, object]:
     """The home page's charts for the last ``DAYS`` days (UTC)."""
-    today = today or datetime.now(timezone.utc).date()
-    days = [today - timedelta(days=offset) for offset in range(DAYS - 1, -1, -1)]
+    days = last_days(DAYS, today)
     since = datetime.combine(days[0], time.min, timezone.utc)
 
     created_day = func.date(Order.created_at)
     created = {
-        _day(day): Decimal(count)
+        day_of(day): Decimal(count)
         for day, count in db.session.execute(
             select(created_day, func.count()).where(Order.created_at >= since).group_by(created_day)
         )
@@ -91,9 +97,9 @@ def dashboard_charts(today: date | None = None) -> dict[str, object]:
 
     paid_count = sum(networks.values())
     return {
-        "orders": _daily(gettext("Orders per day"), created, days, lambda n: ngettext("%(count)s order", "%(count)s orders", int(n), count=money(n))),
+        "orders": daily(gettext("Orders per day"), created, days, lambda n: ngettext("%(count)s order", "%(count)s orders", int(n), count=money(n))),
         "volumes": [
-            _daily(gettext("Paid per day, %(currency)s", currency=currency), per_day, days, lambda v, c=currency: f"{money(v)} {c}")
+            daily(gettext("Paid per day, %(currency)s", currency=currency), per_day, days, lambda v, c=currency: f"{money(v)} {c}")
             for currency, per_day in sorted(volume.items(), key=lambda item: -sum(item[1].values()))
         ],
         "networks": [Share(label, count, round(100 * count / paid_count)) for label, count in networks.most_common()],

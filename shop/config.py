@@ -57,6 +57,8 @@ APP_DEFAULTS: dict[str, Any] = {
     "SPARKPAY_MAX_RETRIES": 2,
     "SPARKPAY_VERIFY_RESPONSES": "strict",
     "LOGIN_RATE_LIMIT": "5 per minute;100 per hour",
+    # Staff are warned when orders await payment and no notification arrived for this long (0 = off).
+    "WEBHOOK_SILENCE_MINUTES": 60,
     # Which URL form ExamplePay signs (examplepay/readings.py, A2): "absolute" or "path".
     "EXAMPLEPAY_SIGNED_URL_FORM": "absolute",
 }
@@ -99,7 +101,8 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     else:
         _sandbox_settings(app, instance)
     _examplepay_settings(app, instance)
-    for name in ("RECONCILE_INTERVAL_SECONDS", "RETURN_PAGE_QUERY_INTERVAL_SECONDS", "POLL_INTERVAL_SECONDS", "ORDERS_PER_PAGE", "WEBHOOK_MAX_BYTES", "MAX_CONTENT_LENGTH"):
+    for name in ("RECONCILE_INTERVAL_SECONDS", "RETURN_PAGE_QUERY_INTERVAL_SECONDS", "POLL_INTERVAL_SECONDS", "ORDERS_PER_PAGE",
+                 "WEBHOOK_MAX_BYTES", "MAX_CONTENT_LENGTH", "WEBHOOK_SILENCE_MINUTES"):
         app.config[name] = int(app.config[name])
     app.config["SANDBOX_RETRY_SCALE"] = float(app.config["SANDBOX_RETRY_SCALE"])
 

@@ -24,9 +24,9 @@ from sqlalchemy import Select, func, or_, select
 import examplepay
 from sparkpay import CurrencyNetworks, DivideDetail, OtherReceiver, ValidationError
 
-from . import charts, examplepay_orders, exports, gateway, orders
+from . import charts, examplepay_orders, exports, gateway, orders, webhook_health
 from .auth import manager_required
-from .extensions import db
+from .extensions import db, htmx
 from .forms import OTHER_RECEIVER_ROWS, ActionForm, ExamplePayOrderForm, OrderForm, RefundForm
 from .lifecycle import lifecycle
 from .models import DELIVERY_OUTCOMES, STATUS_LABELS, STATUSES, Notification, Order
@@ -69,6 +69,12 @@ FORM_FIELD_FOR = {
 @login_required
 def _staff_only() -> None:
     """Every dashboard URL, page or fragment, needs a signed-in staff member."""
+
+
+@bp.context_processor
+def _webhook_silence() -> dict[str, object]:
+    """The banner of every staff page (not of the fragments htmx swaps in)."""
+    return {"webhook_silence": None if htmx else webhook_health.silence()}
 
 
 @bp.get("/")
@@ -380,7 +386,7 @@ def delivery_list() -> str:
         statement = statement.where(Notification.request_no.ilike(f"%{request_no}%"))
     page = ListPage.fetch(statement, request.args.get("page", 1, type=int), current_app.config["ORDERS_PER_PAGE"])
     filters = {"outcome": outcome, "q": request_no}
-    return render_template("dashboard/deliveries.html", page=page, filters=filters, outcomes=DELIVERY_OUTCOMES)
+    return render_template("dashboard/deliveries.html", page=page, filters=filters, outcomes=DELIVERY_OUTCOMES, health=webhook_health.panel())
 
 
 def _get_delivery_or_404(delivery_id: int) -> Notification:

@@ -83,6 +83,8 @@ def test_screenshots_for_the_readme(shop: Shop, browser, staff_page: Page, demo_
     staff_page.goto(f"{shop.url}/")
     expect(staff_page.get_by_text("Paid orders by network")).to_be_visible()
     screenshot(staff_page, "overview")
+    staff_page.goto(f"{shop.url}/deliveries")
+    staff_page.locator("#webhook-health").screenshot(path=str(SCREENSHOTS / "webhook-health.png"))
     staff_page.goto(f"{shop.url}/deliveries/1")
     expect(staff_page.get_by_text("What it changed")).to_be_visible()
     screenshot(staff_page, "delivery")
