@@ -24,7 +24,7 @@ from sqlalchemy import Select, func, or_, select
 import examplepay
 from sparkpay import CurrencyNetworks, DivideDetail, OtherReceiver, ValidationError
 
-from . import charts, examplepay_orders, exports, gateway, orders, webhook_health
+from . import audit, charts, examplepay_orders, exports, gateway, orders, webhook_health
 from .auth import manager_required
 from .extensions import db, htmx
 from .forms import OTHER_RECEIVER_ROWS, ActionForm, ExamplePayOrderForm, OrderForm, RefundForm
@@ -330,7 +330,7 @@ def order_detail_live(request_no: str) -> Response | str:
 def _detail(order: Order) -> dict[str, object]:
     """What the order page and its live part show."""
     refund_form = RefundForm(formdata=None, amount=str(order.refundable), reason="")
-    return {"order": order, "diagram": lifecycle(order), "action_form": ActionForm(), "refund_form": refund_form}
+    return {"order": order, "diagram": lifecycle(order), "trail": audit.trail(order), "action_form": ActionForm(), "refund_form": refund_form}
 
 
 @bp.post("/orders/<request_no>/close")
@@ -360,6 +360,7 @@ def order_refund(request_no: str) -> Response:
 def order_refresh(request_no: str) -> Response:
     order = _get_order_or_404(request_no)
     outcome = orders.refresh_from_gateway(order, source="query", actor=current_user.email)
+    orders.record_check(order, current_user.email, outcome)
     messages = {
         "applied": (gettext("Status updated from the gateway."), "success"),
         "duplicate": (gettext("The gateway confirms the status shown."), "info"),

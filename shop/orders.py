@@ -401,6 +401,26 @@ def refresh_from_gateway(order: Order, *, source: str, actor: str | None = None,
         return _apply_gateway_statement(locked, info, source=source, actor=actor)
 
 
+#: How a staff member's status check that changed nothing is written in the order's history
+#: (a change or a mismatch writes its own entry).
+CHECKS_THAT_CHANGED_NOTHING = {
+    "duplicate": note("Checked with the gateway: no change."),
+    "stale": note("Checked with the gateway: no change."),
+    "not_found": note("Checked with the gateway: it does not know this order."),
+    "unreachable": note("Tried to check with the gateway: no answer."),
+}
+
+
+def record_check(order: Order, actor: str | None, outcome: str) -> None:
+    """Write a staff member's status check in the audit trail when it changed nothing."""
+    detail = CHECKS_THAT_CHANGED_NOTHING.get(outcome)
+    if detail is None:
+        return
+    with write_transaction():
+        locked = _locked(order.id)
+        locked.events.append(OrderEvent(from_status=locked.status, to_status=locked.status, source="query", actor=actor, detail=detail))
+
+
 def query_if_due(order: Order) -> None:
     """While a shopper waits on the return page, ask the gateway at most every few seconds."""
     if not order.is_open:
