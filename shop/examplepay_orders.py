@@ -315,28 +315,36 @@ def send_refund(refund_id: int, *, source: str, actor: str | None) -> tuple[bool
         if error.http_status is not None and error.http_status >= 500:
             return _refund_unanswered(refund_id, source, actor, error)
         with write_transaction():
-            record = db.session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
+            order, record = _locked_refund(refund_id)
             record.status, record.error = REFUND_REFUSED, verbatim(error.message)
-            _refund_event(orders._locked(record.order_id), record, source, actor,
+            _refund_event(order, record, source, actor,
                           note("Refund %(number)s refused by the gateway: %(meaning)s.", number=record.merchant_refund_no, meaning=note(error.meaning)))
         return False, gettext("The gateway refused the refund: %(reason)s", reason=error.message)
     except ExamplePayError as error:
         return _refund_unanswered(refund_id, source, actor, error)
     with write_transaction():
-        record = db.session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
+        order, record = _locked_refund(refund_id)
         if record.status == REFUND_REQUESTED:
             record.status, record.refund_no, record.error = REFUND_ACCEPTED, answer.refund_no, None
-            _refund_event(orders._locked(record.order_id), record, source, actor,
+            _refund_event(order, record, source, actor,
                           note("Refund %(number)s accepted by the gateway as %(refund_no)s.", number=record.merchant_refund_no, refund_no=answer.refund_no))
     return True, gettext("Refund accepted by the gateway. It shows as refunded once the gateway confirms it.")
 
 
 def _refund_unanswered(refund_id: int, source: str, actor: str | None, error: ExamplePayError) -> tuple[bool, str]:
     with write_transaction():
-        record = db.session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
+        order, record = _locked_refund(refund_id)
         record.error = note("No answer (%(reason)s); it will be sent again under the same number.", reason=verbatim(error.message))
-        _refund_event(orders._locked(record.order_id), record, source, actor, record.error)
+        _refund_event(order, record, source, actor, record.error)
     return False, gettext("The gateway did not answer; the refund is saved and will be sent again under the same number.")
+
+
+def _locked_refund(refund_id: int) -> tuple[Order, Refund]:
+    """The refund and its order, both locked: the order first, as a notification locks them
+    (the other order deadlocks on PostgreSQL when a confirmation and an answer cross)."""
+    order_id = db.session.scalar(select(Refund.order_id).where(Refund.id == refund_id))
+    order = orders._locked(order_id)
+    return order, db.session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
 
 
 def _confirm_refund(order: Order, refund_info, *, actor: str | None, notification_id: int, source: str = "webhook") -> str:  # type: ignore[no-untyped-def]
