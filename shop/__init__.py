@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from . import auth, checkout, cli, config, dashboard, gateway, i18n, schema, templating, webhooks
+from . import auth, checkout, cli, config, dashboard, demo, gateway, i18n, schema, templating, webhooks
 from .extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 log = logging.getLogger("shop")
@@ -64,6 +64,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(checkout.bp)
     app.register_blueprint(webhooks.bp)
+    demo.init_app(app)
     csrf.exempt(webhooks.bp)  # protected by the notification's signature instead
     gateway.init_app(app)
     cli.init_app(app)

@@ -57,6 +57,8 @@ APP_DEFAULTS: dict[str, Any] = {
     "SPARKPAY_MAX_RETRIES": 2,
     "SPARKPAY_VERIFY_RESPONSES": "strict",
     "LOGIN_RATE_LIMIT": "5 per minute;100 per hour",
+    # The demo page (story, hide amounts); None: on exactly when the embedded sandbox runs.
+    "DEMO_MODE": None,
     # Staff are warned when orders await payment and no notification arrived for this long (0 = off).
     "WEBHOOK_SILENCE_MINUTES": 60,
     # Which URL form ExamplePay signs (examplepay/readings.py, A2): "absolute" or "path".
@@ -101,6 +103,8 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     else:
         _sandbox_settings(app, instance)
     _examplepay_settings(app, instance)
+    demo = app.config["DEMO_MODE"]
+    app.config["DEMO_MODE"] = _truthy(demo) if demo is not None else bool(app.config["SANDBOX_MODE"] and app.config["SANDBOX_ENABLED"])
     for name in ("RECONCILE_INTERVAL_SECONDS", "RETURN_PAGE_QUERY_INTERVAL_SECONDS", "POLL_INTERVAL_SECONDS", "ORDERS_PER_PAGE",
                  "WEBHOOK_MAX_BYTES", "MAX_CONTENT_LENGTH", "WEBHOOK_SILENCE_MINUTES"):
         app.config[name] = int(app.config[name])

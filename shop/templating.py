@@ -9,13 +9,17 @@ from decimal import Decimal
 
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, has_request_context, url_for
 from flask_babel import format_datetime, get_locale, gettext, lazy_gettext as _l
 
 from sparkpay.networks import network_label, parse_receive_network
 
+from . import demo
 from .extensions import htmx
 from .models import DELIVERY_OUTCOMES, GATEWAYS, STATUS_LABELS, OrderEvent
+
+#: What an amount shows while hidden for screen sharing.
+HIDDEN_AMOUNT = "•••"
 
 #: How each source of a history entry is named (models.OrderEvent.source).
 EVENT_SOURCES = {
@@ -35,9 +39,12 @@ ROLES = {"manager": _l("manager"), "viewer": _l("viewer")}
 
 
 def money(value: Decimal | None) -> str:
-    """Exact amount (every decimal kept, no float) grouped the way the reader's language does."""
+    """Exact amount (every decimal kept, no float) grouped the way the reader's language does;
+    "•••" while a presenter hides amounts (demo mode)."""
     if value is None:
         return ""
+    if has_request_context() and demo.amounts_hidden():
+        return HIDDEN_AMOUNT
     return format_decimal(value.normalize(), locale=get_locale(), decimal_quantization=False)
 
 

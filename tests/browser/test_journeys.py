@@ -233,3 +233,34 @@ def test_the_theme_follows_the_systems_dark_setting(shop: Shop, browser) -> None
 
     assert sum(background("dark")) < 3 * 60, "a dark background"
     assert sum(background("light")) > 3 * 200, "a light background"
+
+
+def test_the_presenters_story_turns_the_list_green(shop: Shop, staff_page: Page) -> None:
+    from .conftest import screenshot
+
+    staff_page.goto(f"{shop.url}/demo")
+    expect(staff_page.locator(".story__step.is-current")).to_contain_text("1. Staff create an order")
+    screenshot(staff_page, "demo-story")
+    staff_page.get_by_role("button", name="Create the order").click()
+    expect(staff_page.locator(".story__step.is-current")).to_contain_text("2. The shopper pays")
+    request_no = re.search(r"/pay/(SP[0-9A-F]+)", staff_page.get_by_role("link", name="Open the shopper's page").get_attribute("href")).group(1)
+    audience = staff_page.context.new_page()  # what the audience watches: the order list
+    audience.goto(f"{shop.url}/orders")
+    mark_page(audience)
+    row = audience.locator(f"#order-{request_no}")
+    expect(row).to_contain_text("Awaiting payment")
+    staff_page.get_by_role("button", name="The shopper pays now").click()
+    expect(staff_page.locator(".story__step.is-current")).to_contain_text("4. The list turns green")
+    expect(staff_page.get_by_text("verified and applied")).to_be_visible()
+    screenshot(staff_page, "demo-story-done")
+
+    expect(row.locator(".badge--completed")).to_have_text("Paid")
+    assert audience.evaluate("document.documentElement.dataset.testMark") == "loaded once", "no reload"
+
+    # Hiding amounts for screen sharing.
+    staff_page.get_by_role("button", name="Hide amounts").click()
+    expect(staff_page.get_by_role("button", name="Hide amounts")).to_have_attribute("aria-pressed", "true")
+    audience.reload()
+    expect(audience.locator(f"#order-{request_no}")).to_contain_text("••• USDT")
+    audience.close()
+

@@ -167,8 +167,9 @@ def test_every_page_is_wholly_in_the_chosen_language(shop: Shop, manager, viewer
     orders = every_kind_of_order
     for path in ("/", "/orders", "/orders?status=COMPLETED", "/orders?q=nothing-matches", "/orders?page=2",
                  "/orders/new", "/orders/new?edition=pro", "/orders/new?edition=examplepay", "/deliveries", "/deliveries?outcome=rejected",
-                 "/deliveries?q=nothing-matches"):
+                 "/deliveries?q=nothing-matches", "/demo"):
         pages.check(manager, path, language)
+    pages.check(manager, "/demo/story", language, status=286)
     open_orders = ",".join(orders[name] for name in ("unpaid", "split", "pro"))
     pages.check(manager, f"/orders/poll?open={open_orders}&v=0", language)
     for request_no in orders.values():

@@ -1,0 +1,70 @@
+"""Demo mode: the presenter's story, through the real flow, and amounts hidden for screen sharing."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support import database_url
+
+from .conftest import Shop, csrf_token_in, start_shop, wait_for
+
+
+def step_of(page: str) -> int:
+    current = re.search(r'<li class="story__step is-current[^"]*">\s*<h2 class="story__title">(\d)\.', page)
+    return int(current.group(1))
+
+
+def test_the_story_runs_through_the_real_flow(shop: Shop, manager) -> None:
+    page = manager.get(f"{shop.url}/demo").text
+    assert step_of(page) == 1
+    page = manager.post(f"{shop.url}/demo/story/create", data={"csrf_token": csrf_token_in(page)}).text
+    assert step_of(page) == 2
+    request_no = re.search(r'href="/pay/(SP[0-9A-F]+)"', page).group(1)
+    assert shop.order(request_no).status == "UNPAID" and shop.order(request_no).cashier_url
+
+    page = manager.post(f"{shop.url}/demo/story/pay", data={"csrf_token": csrf_token_in(page)}).text
+    assert step_of(page) in (3, 4)
+    live = wait_for(lambda: (r := manager.get(f"{shop.url}/demo/story")).status_code == 286 and r.text, what="the notification")
+    assert step_of(live) == 4 and "verified and applied" in live
+    order = shop.order(request_no)
+    assert order.status == "COMPLETED"
+    assert [e.source for e in order.events if e.to_status == "COMPLETED"] == ["webhook"], "the notification did it"
+
+    page = manager.post(f"{shop.url}/demo/story/reset", data={"csrf_token": csrf_token_in(live)}).text
+    assert step_of(page) == 1
+
+
+def test_amounts_are_hidden_on_screen_but_not_in_exports(shop: Shop, manager) -> None:
+    shop.create_order(manager, amount="1234.5")
+    page = manager.get(f"{shop.url}/orders").text
+    assert "1,234.5 USDT" in page
+    manager.post(f"{shop.url}/demo/hide-amounts", data={"csrf_token": csrf_token_in(page), "hide": "1", "next": "/orders"})
+    hidden = manager.get(f"{shop.url}/orders").text
+    assert "1,234.5" not in hidden and "••• USDT" in hidden
+    assert 'aria-pressed="true">Hide amounts' in manager.get(f"{shop.url}/demo").text
+    assert "1234.5" in manager.get(f"{shop.url}/orders.csv").text, "the export stays exact"
+    manager.post(f"{shop.url}/demo/hide-amounts", data={"csrf_token": csrf_token_in(hidden), "hide": "0"})
+    assert "1,234.5 USDT" in manager.get(f"{shop.url}/orders").text
+
+
+def test_demo_data_survives_a_restart(tmp_path, merchant_key, platform_key) -> None:
+    kept = {"DATABASE_URL": database_url(tmp_path)}
+    for shop in start_shop(tmp_path, merchant_key, platform_key, **kept):
+        manager = shop.sign_in()
+        page = manager.post(f"{shop.url}/demo/story/create", data={"csrf_token": csrf_token_in(manager.get(f"{shop.url}/demo").text)}).text
+        request_no = re.search(r'href="/pay/(SP[0-9A-F]+)"', page).group(1)
+        manager.post(f"{shop.url}/demo/story/pay", data={"csrf_token": csrf_token_in(page)})
+        wait_for(lambda: shop.order(request_no).status == "COMPLETED", what="the payment")
+    for shop in start_shop(tmp_path, merchant_key, platform_key, **kept):  # the same instance folder and database
+        manager = shop.sign_in("after-restart@shop.test")
+        assert shop.order(request_no).status == "COMPLETED"
+        detail = manager.get(f"{shop.url}/orders/{request_no}").text
+        after = manager.post(f"{shop.url}/orders/{request_no}/refresh", data={"csrf_token": csrf_token_in(detail)}).text
+        assert "The gateway confirms the status shown." in after, "the sandbox kept it too"
+
+
+def test_demo_mode_can_be_switched_off(tmp_path, merchant_key, platform_key) -> None:
+    for shop in start_shop(tmp_path, merchant_key, platform_key, DEMO_MODE="0"):
+        manager = shop.sign_in()
+        assert manager.get(f"{shop.url}/demo").status_code == 404
+        assert ">Demo<" not in manager.get(f"{shop.url}/orders").text
