@@ -1,16 +1,25 @@
-"""Demo mode (on by default with the embedded sandbox): a story a presenter runs step by step
-(create an order, the shopper pays, the notification arrives, the list turns green) and a
-"hide amounts" switch for screen sharing. Every step goes through the real flow: the order is
-created at the sandbox, paid there, and the sandbox's signed notification updates it.
+"""Demo mode (on by default with the embedded sandbox): a month of orders made in one click, a
+story a presenter runs step by step (create an order, the shopper pays, the notification
+arrives, the list turns green) and a "hide amounts" switch for screen sharing. Everything goes
+through the real flow: each order is created at the sandbox, paid or closed there, and the
+sandbox's signed notification updates it, so every order has a true history.
 """
 
 from __future__ import annotations
+
+import random
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from typing import Any, Callable, Iterator
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from . import orders
+from sparkpay import CurrencyNetworks
+
+from . import models, orders
 from .auth import local_path, manager_required
 from .forms import ActionForm
 from .models import Order
@@ -96,6 +105,110 @@ def story_reset() -> Response:
     session.pop("demo_story", None)
     session.pop("demo_story_paid", None)
     return redirect(url_for("demo.story"), 303)
+
+
+# --- a month of orders ----------------------------------------------------------------------
+
+#: What the demo shop sells, with its prices (USDT-priced; some Pro orders are priced in USD).
+PRODUCTS = (("Oolong tea, 100 g", "18.5"), ("Jasmine green tea, 250 g", "24.9"), ("Tea set for two", "89"),
+            ("Matcha, 30 g", "32"), ("Earl Grey, 200 g", "14.75"), ("Gift card", "50"), ("Pu-erh cake, 357 g", "120"))
+#: The networks and stablecoins a demo shopper pays with.
+PAY_WITH = (("USDT", 2), ("USDT", 3), ("USDT", 4), ("USDC", 2), ("USDC", 3))
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    at: datetime      # when staff create it
+    outcome: str      # paid, expired, closed (by staff), failed (refused by the gateway) or open
+    new: orders.NewOrder
+    pay_with: str     # the sandbox's offer, "USDT:4"
+
+
+def month_plan(now: datetime, rng: random.Random) -> list[PlannedOrder]:
+    """A realistic month: 0-3 orders a day over 30 days, mostly paid, some left to expire or
+    closed by staff, one refused by the gateway, and a few from the last hours still open."""
+    plan = []
+    for days_ago in range(29, -1, -1):
+        day = datetime.combine((now - timedelta(days=days_ago)).date(), time.min, timezone.utc)
+        for _ in range(rng.choice((0, 1, 1, 2, 2, 3))):
+            at = day + timedelta(hours=rng.randint(8, 20), minutes=rng.randint(0, 59))
+            if at > now - timedelta(hours=2):
+                continue
+            plan.append(_planned(rng, at, rng.choices(("paid", "expired", "closed"), weights=(8, 2, 1))[0]))
+    plan.append(_planned(rng, now - timedelta(days=12, hours=3), "failed"))
+    # Within the hour (WEBHOOK_SILENCE_MINUTES' default): waiting for shoppers, not for a webhook.
+    plan += [_planned(rng, now - timedelta(minutes=minutes), "open") for minutes in (45, 25, 8)]
+    return sorted(plan, key=lambda item: item.at)
+
+
+def _planned(rng: random.Random, at: datetime, outcome: str) -> PlannedOrder:
+    description, price = rng.choice(PRODUCTS)
+    currency, network = rng.choice(PAY_WITH)
+    common: dict[str, Any] = dict(description=description, goods_info=f"1 x {description}", merchant_order_no="",
+                                  timeout_minutes=7 * 24 * 60 if outcome == "open" else 30)
+    if outcome == "failed":  # below the gateway's minimum service fee: it refuses (41028)
+        new = orders.NewOrder(edition="normal", amount="0.000001", currency=currency, networks=(network,), **common)
+    elif rng.random() < 0.2:
+        new = orders.NewOrder(edition="pro", amount=price, currency="USD", currency_networks=(CurrencyNetworks(currency, (network,)),), **common)
+    else:
+        new = orders.NewOrder(edition="normal", amount=price, currency=currency, networks=(network,), **common)
+    return PlannedOrder(at, outcome, new, f"{currency}:{network}")
+
+
+@contextmanager
+def _test_clocks(sandbox: Any) -> Iterator[Callable[[datetime], None]]:
+    """Yield ``move_to(moment)``, which sets the shop's clock and the sandbox's test clock to
+    ``moment``; both are back on the wall clock after."""
+    def move_to(moment: datetime) -> None:
+        offset = moment - datetime.now(timezone.utc)
+        models.clock_offset, sandbox.clock_offset = offset, offset.total_seconds()
+
+    try:
+        yield move_to
+    finally:
+        models.clock_offset, sandbox.clock_offset = timedelta(0), 0.0
+
+
+def fill_month(staff_email: str | None, seed: int | None = None) -> int:
+    """Make a month of orders through the real flow; return how many the gateway answered.
+
+    Each order is created with both clocks moved back to its day, paid (or left to expire, or
+    closed by staff) at the sandbox a little later, and its notification delivered before the
+    clocks move on, so the history, the charts and the delivery log read as a real month. The
+    clocks stay moved for an order's whole life: the sandbox would otherwise expire it at once.
+    """
+    sandbox = current_app.extensions["sparkpay_sandbox"]
+    made = 0
+    with _test_clocks(sandbox) as move_to:
+        for item in month_plan(datetime.now(timezone.utc), random.Random(seed)):
+            move_to(item.at)
+            result = orders.create_order(item.new, staff_email)
+            if result.unknown:
+                continue
+            made += 1
+            if result.error is not None:  # refused by the gateway: part of a real month too
+                continue
+            request_no = result.order.request_no
+            if item.outcome == "paid":
+                move_to(item.at + timedelta(minutes=random.Random(request_no).randint(2, 25)))
+                sandbox.pay(request_no, item.pay_with)
+            elif item.outcome == "expired":
+                move_to(item.at + timedelta(minutes=31 + random.Random(request_no).randint(0, 30)))
+                sandbox.expire_due()  # its deadline has passed: the sandbox closes it, as the gateway would,
+                orders.refresh_from_gateway(orders.get_order(request_no), source="reconcile", actor="reconciler")  # and the reconciler sees it
+            elif item.outcome == "closed":
+                move_to(item.at + timedelta(minutes=random.Random(request_no).randint(5, 25)))
+                orders.close_order(orders.get_order(request_no), staff_email)
+            sandbox.deliver_due()
+    return made
+
+
+@bp.post("/demo/fill")
+@manager_required
+def fill() -> Response:
+    made = fill_month(current_user.email)
+    flash(gettext("%(count)s orders made over the last 30 days, each through the sandbox.", count=made), "success")
+    return redirect(url_for("dashboard.home"), 303)
 
 
 @bp.post("/demo/hide-amounts")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -20,8 +20,13 @@ from .extensions import db
 from .notes import Note, NoteText
 
 
+#: Added to the wall clock by ``now_utc``. Zero, except while demo mode fills the shop with last
+#: month's orders (shop/demo.py), when the sandbox's test clock moves back by the same amount.
+clock_offset = timedelta(0)
+
+
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(timezone.utc) + clock_offset
 
 
 class UTCDateTime(types.TypeDecorator):

@@ -110,8 +110,15 @@ class Sandbox:
         self._worker: threading.Thread | None = None
         self._http = requests.Session()
         self._http.headers["User-Agent"] = f"SparkPay-Sandbox/{__version__}"
+        #: A test clock (seconds added to the wall clock for order, payment and deadline times):
+        #: a demo can create last month's orders. Signatures and deliveries keep the real time.
+        self.clock_offset = 0.0
         if settings.start_worker:
             self.start()
+
+    def now(self) -> int:
+        """The sandbox's business time: the wall clock plus ``clock_offset``."""
+        return int(time.time() + self.clock_offset)
 
     # --- lifecycle of the worker ----------------------------------------------------------------
 
@@ -138,7 +145,7 @@ class Sandbox:
 
     def create(self, body: Any, edition: str) -> dict[str, Any]:
         """Create (or, for the same content, return again) an order; raises Refusal."""
-        now = int(time.time())
+        now = self.now()
         if isinstance(body, dict) and isinstance(body.get("request_no"), str):
             # Before the time checks, so a client re-sending an old request gets its order (A22).
             existing = self.store.order(body["request_no"])
@@ -164,7 +171,7 @@ class Sandbox:
             raise Refusal(43007)
         if order["status"] != protocol.STATUS_UNPAID:
             raise Refusal(43006, f"the order is {order['status']}")
-        self._finish(order, protocol.STATUS_CLOSED, closed_time=int(time.time()))
+        self._finish(order, protocol.STATUS_CLOSED, closed_time=self.now())
         return self.store.order(request_no)  # type: ignore[return-value]
 
     def pay(self, request_no: str, choice: str | None = None) -> dict[str, Any]:
@@ -175,7 +182,7 @@ class Sandbox:
         if order["status"] != protocol.STATUS_UNPAID:
             raise Refusal(43006, f"the order is {order['status']}")
         paid = rules.payment(order, choice)
-        now = int(time.time())
+        now = self.now()
         self._finish(order, protocol.STATUS_COMPLETED, pay_time=now, completed_time=now, paid=json.dumps(paid))
         return self.store.order(request_no)  # type: ignore[return-value]
 
@@ -186,12 +193,12 @@ class Sandbox:
             raise Refusal(43005)
         if order["status"] != protocol.STATUS_UNPAID:
             raise Refusal(43006, f"the order is {order['status']}")
-        self._finish(order, protocol.STATUS_CLOSED, closed_time=int(time.time()))
+        self._finish(order, protocol.STATUS_CLOSED, closed_time=self.now())
         return self.store.order(request_no)  # type: ignore[return-value]
 
     def expire_due(self) -> None:
         """A16: an UNPAID order closes at its merchant_order_timeout."""
-        now = int(time.time())
+        now = self.now()
         for row in self.store.query("SELECT request_key FROM orders WHERE status = ?", protocol.STATUS_UNPAID):
             order = self.store.order(row["request_key"])
             if order and order["status"] == protocol.STATUS_UNPAID and order["request"]["merchant_order_timeout"] <= now:

@@ -264,3 +264,16 @@ def test_the_presenters_story_turns_the_list_green(shop: Shop, staff_page: Page)
     expect(audience.locator(f"#order-{request_no}")).to_contain_text("••• USDT")
     audience.close()
 
+
+
+def test_a_month_of_orders_fills_the_overview(shop: Shop, staff_page: Page) -> None:
+    from .conftest import screenshot
+
+    staff_page.goto(f"{shop.url}/demo")
+    staff_page.get_by_role("button", name="Fill the shop with a month of orders").click()
+    expect(staff_page.get_by_text(re.compile(r"\d+ orders made over the last 30 days"))).to_be_visible()
+    expect(staff_page.locator("h1")).to_have_text("Overview")
+    assert staff_page.locator(".chart__bar").count() >= 30
+    screenshot(staff_page, "overview-month")
+    staff_page.goto(f"{shop.url}/orders")
+    screenshot(staff_page, "order-list-month")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 
+from shop.models import now_utc
 from tests.support import database_url
 
 from .conftest import Shop, csrf_token_in, start_shop, wait_for
@@ -68,3 +70,33 @@ def test_demo_mode_can_be_switched_off(tmp_path, merchant_key, platform_key) -> 
         manager = shop.sign_in()
         assert manager.get(f"{shop.url}/demo").status_code == 404
         assert ">Demo<" not in manager.get(f"{shop.url}/orders").text
+
+
+def test_a_month_of_orders_is_made_through_the_sandbox(shop: Shop, manager) -> None:
+    page = manager.get(f"{shop.url}/demo").text
+    done = manager.post(f"{shop.url}/demo/fill", data={"csrf_token": csrf_token_in(page)})
+    made = int(re.search(r"(\d+) orders made over the last 30 days", done.text).group(1))
+    numbers = shop.order_numbers()
+    assert made == len(numbers) >= 25
+    filled = [shop.order(n) for n in numbers]
+    assert {o.status for o in filled} == {"COMPLETED", "CLOSED", "UNPAID", "FAILED"}
+    assert len([o for o in filled if o.status == "UNPAID"]) == 3, "only the last hour's orders are still open"
+    assert {e.source for o in filled for e in o.events if e.to_status == "CLOSED"} <= {"timeout", "close"}
+    assert len({o.created_at.date() for o in filled}) >= 15, "spread over the month"
+    assert {o.edition for o in filled} == {"normal", "pro"} and len({o.pay_network for o in filled if o.pay_network}) >= 2
+    for order in filled:
+        times = [e.at for e in order.events]
+        assert times == sorted(times) and abs(times[0] - order.created_at) < timedelta(seconds=1), "a true history, in its own days"
+        if order.status == "COMPLETED":
+            assert order.created_at < order.completed_time < order.created_at + timedelta(hours=1)
+            assert [e.source for e in order.events if e.to_status == "COMPLETED"] == ["webhook"]
+    assert abs(now_utc() - datetime.now(timezone.utc)) < timedelta(seconds=5), "the clocks are back"
+    assert shop.app.extensions["sparkpay_sandbox"].clock_offset == 0
+
+    # The overview draws the month; the sandbox knows every order (a status check agrees).
+    overview = manager.get(f"{shop.url}/").text
+    assert len(re.findall(r'<rect class="chart__bar" [^>]*height="(?!0\.0")', overview)) >= 15
+    oldest = filled[-1]
+    detail = manager.get(f"{shop.url}/orders/{oldest.request_no}").text
+    checked = manager.post(f"{shop.url}/orders/{oldest.request_no}/refresh", data={"csrf_token": csrf_token_in(detail)}).text
+    assert "The gateway confirms the status shown." in checked
