@@ -14,7 +14,7 @@ from typing import Mapping
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from examplepay import (
     ApiError,
@@ -36,7 +36,6 @@ from .models import (
     CLOSED,
     COMPLETED,
     CREATING,
-    FAILED,
     REFUND_ACCEPTED,
     REFUND_DONE,
     REFUND_REFUSED,
@@ -128,29 +127,11 @@ def send_create(order: Order, *, source: str) -> orders.CreateResult:
         created = gateway.examplepay_client().create_payment(payment_request(order))
     except ApiError as error:
         if error.http_status is not None and error.http_status >= 500:
-            return _unknown(order, source, error)
-        with write_transaction():
-            order = orders._locked(order.id)
-            order.last_error = verbatim(error.message)
-            orders.apply_status(order, FAILED, source=source, detail=note("Gateway refused the order: %(code)s %(meaning)s.", code=error.code, meaning=note(error.meaning)))
-        return orders.CreateResult(order, error=error)  # type: ignore[arg-type]
+            return orders.create_unanswered(order, source, error.message)
+        return orders.create_refused(order, source, error)  # its codes are words: last_error_code stays empty
     except ExamplePayError as error:
-        return _unknown(order, source, error)
-    with write_transaction():
-        order = orders._locked(order.id)
-        order.cashier_url = created.action_url
-        order.payment_order_no = created.payment_no
-        order.last_error = None
-        orders.apply_status(order, UNPAID, source=source, detail=note("Gateway accepted the order."))
-    return orders.CreateResult(order)
-
-
-def _unknown(order: Order, source: str, error: ExamplePayError) -> orders.CreateResult:
-    with write_transaction():
-        order = orders._locked(order.id)
-        order.last_error = note("Outcome unknown (%(reason)s); the order will be checked with the gateway.", reason=verbatim(error.message))
-        order.events.append(OrderEvent(from_status=CREATING, to_status=CREATING, source=source, detail=order.last_error))
-    return orders.CreateResult(order, unknown=True)
+        return orders.create_unanswered(order, source, error.message)
+    return orders.create_accepted(order, source, created.action_url, created.payment_no)
 
 
 def refresh(order: Order, *, source: str, actor: str | None = None) -> str:
@@ -166,10 +147,7 @@ def refresh(order: Order, *, source: str, actor: str | None = None) -> str:
     except ExamplePayError as error:
         log.warning("order %s: %s query failed: %s", order.request_no, source, error.message)
         return "unreachable"
-    with write_transaction():
-        locked = orders._locked(order.id)
-        db.session.execute(update(Order).where(Order.id == order.id).values(last_queried_at=now_utc()))
-        return apply_payment(locked, payment, source=source, actor=actor)
+    return orders.apply_answer(order, lambda locked: apply_payment(locked, payment, source=source, actor=actor))
 
 
 def _mismatch(order: Order, payment: Payment) -> Note | None:
@@ -226,34 +204,22 @@ def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_add
     try:
         notification = _read(raw_body, headers.get("Authorization"))
     except ExamplePayError as error:
-        with write_transaction():
-            db.session.add(Notification(gateway=GATEWAY, remote_addr=remote_addr, headers=kept_headers, body=text,
-                                        verified=False, error=verbatim(error.message), outcome="rejected"))
-        log.warning("examplepay delivery from %s refused: %s", remote_addr, error.message)
+        orders.record_refused_delivery(GATEWAY, remote_addr, kept_headers, text, error.message)
         return orders.DeliveryResult(401, REFUSED, "rejected")
-    with write_transaction():
-        record = _apply_notification(notification, kept_headers, text, remote_addr)
-    return orders.DeliveryResult(200, ACKNOWLEDGED, record.outcome)
-
-
-def _apply_notification(notification, headers, text, remote_addr) -> Notification:  # type: ignore[no-untyped-def]
     payment = notification.payment
-    order = orders.get_order(payment.merchant_trade_no, for_update=True)
-    record = Notification(
-        gateway=GATEWAY, remote_addr=remote_addr, headers=headers, body=text, verified=True, payload=text,
-        request_no=payment.merchant_trade_no, pay_status=STATUS_OF.get(payment.status), outcome="unknown_order", order=order,
+
+    def apply(order: Order, record: Notification) -> str:
+        actor = f"notification #{record.id}"
+        if notification.refund is None:
+            return apply_payment(order, payment, source="webhook", actor=actor, notification_id=record.id)
+        return _confirm_refund(order, notification.refund, actor=actor, notification_id=record.id)
+
+    record = orders.record_verified_delivery(
+        Notification(gateway=GATEWAY, remote_addr=remote_addr, headers=kept_headers, body=text, verified=True, payload=text,
+                     request_no=payment.merchant_trade_no, pay_status=STATUS_OF.get(payment.status)),
+        apply,
     )
-    db.session.add(record)
-    if order is None:
-        record.error = note("no order with this request number")
-        return record
-    db.session.flush()  # the record's id names this delivery in the order's history
-    actor = f"notification #{record.id}"
-    if notification.refund is None:
-        record.outcome = apply_payment(order, payment, source="webhook", actor=actor, notification_id=record.id)
-    else:
-        record.outcome = _confirm_refund(order, notification.refund, actor=actor, notification_id=record.id)
-    return record
+    return orders.DeliveryResult(200, ACKNOWLEDGED, record.outcome)
 
 
 def replay_notification(record: Notification, staff_email: str | None) -> tuple[bool, str]:
@@ -263,20 +229,13 @@ def replay_notification(record: Notification, staff_email: str | None) -> tuple[
         notification = _read(record.body.encode("utf-8"), authorization, window_ms=STORED_SIGNATURES_KEEP)
     except ExamplePayError as error:
         return False, gettext("The stored delivery does not verify any more (%(reason)s); nothing was applied.", reason=error.message)
-    label = note("Replay of notification #%(id)s.", id=record.id)
-    with write_transaction():
-        order = orders.get_order(notification.payment.merchant_trade_no, for_update=True)
-        if order is None:
-            return False, gettext("There is no order %(request_no)s; nothing was applied.", request_no=notification.payment.merchant_trade_no)
-        before = order.status
+
+    def apply(order: Order, label: Note) -> str:
         if notification.refund is None:
-            outcome = apply_payment(order, notification.payment, source="replay", actor=staff_email, detail=label, notification_id=record.id)
-        else:
-            outcome = _confirm_refund(order, notification.refund, actor=staff_email, notification_id=record.id, source="replay")
-        if outcome in ("duplicate", "stale"):
-            order.events.append(OrderEvent(from_status=before, to_status=before, source="replay", actor=staff_email,
-                                           notification_id=record.id, detail=label + note("Nothing to change.")))
-    return orders.replay_message(outcome, order)
+            return apply_payment(order, notification.payment, source="replay", actor=staff_email, detail=label, notification_id=record.id)
+        return _confirm_refund(order, notification.refund, actor=staff_email, notification_id=record.id, source="replay")
+
+    return orders.reapply(record, staff_email, notification.payment.merchant_trade_no, apply)
 
 
 # --- refunds -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from flask import current_app
 from flask_babel import gettext
@@ -344,24 +344,40 @@ def send_create(order: Order, *, source: str) -> CreateResult:
     except (GatewayServerError, RateLimitError, TransportError, SignatureVerificationError) as error:
         # No usable answer: the gateway may or may not hold the order. Keep it CREATING; the
         # reconciler re-sends the identical request, which the gateway answers idempotently.
-        with write_transaction():
-            order = _locked(order.id)
-            order.last_error = note("Outcome unknown (%(reason)s); the order will be checked with the gateway.", reason=verbatim(error.message))
-            order.events.append(OrderEvent(from_status=CREATING, to_status=CREATING, source=source, detail=order.last_error))
-        return CreateResult(order, unknown=True)
+        return create_unanswered(order, source, error.message)
     except ApiError as error:
         if error.code == DUPLICATE_REQUEST_NO_CODE and source != "create":
             # The gateway has an order under this number but refuses the re-send: ask it.
             return CreateResult(order, unknown=refresh_from_gateway(order, source=source, query_only=True) == "unreachable")
-        with write_transaction():
-            order = _locked(order.id)
-            order.last_error_code, order.last_error = error.code, verbatim(error.message)
-            apply_status(order, FAILED, source=source, detail=note("Gateway refused the order: %(code)s %(meaning)s.", code=error.code, meaning=note(error.meaning)))
-        return CreateResult(order, error=error)
+        return create_refused(order, source, error, code=error.code)
+    return create_accepted(order, source, result.cashier_url, result.payment_order_no)
+
+
+# What a create call's answer does to the order, whichever gateway gave it.
+
+def create_unanswered(order: Order, source: str, reason: str) -> CreateResult:
+    """No usable answer: the order stays CREATING, and says why, until it is checked again."""
     with write_transaction():
         order = _locked(order.id)
-        order.cashier_url = result.cashier_url
-        order.payment_order_no = result.payment_order_no or order.payment_order_no
+        order.last_error = note("Outcome unknown (%(reason)s); the order will be checked with the gateway.", reason=verbatim(reason))
+        order.events.append(OrderEvent(from_status=CREATING, to_status=CREATING, source=source, detail=order.last_error))
+    return CreateResult(order, unknown=True)
+
+
+def create_refused(order: Order, source: str, error: Any, *, code: int | None = None) -> CreateResult:
+    """The gateway refused it (``error`` has code, meaning, message); ``code`` is kept if numeric."""
+    with write_transaction():
+        order = _locked(order.id)
+        order.last_error_code, order.last_error = code, verbatim(error.message)
+        apply_status(order, FAILED, source=source, detail=note("Gateway refused the order: %(code)s %(meaning)s.", code=error.code, meaning=note(error.meaning)))
+    return CreateResult(order, error=error)
+
+
+def create_accepted(order: Order, source: str, cashier_url: str, payment_order_no: str | None) -> CreateResult:
+    with write_transaction():
+        order = _locked(order.id)
+        order.cashier_url = cashier_url
+        order.payment_order_no = payment_order_no or order.payment_order_no
         order.last_error = order.last_error_code = None
         apply_status(order, UNPAID, source=source, detail=note("Gateway accepted the order."))
     return CreateResult(order)
@@ -395,10 +411,15 @@ def refresh_from_gateway(order: Order, *, source: str, actor: str | None = None,
     except SparkPayError as error:
         log.warning("order %s: %s query failed: %s", order.request_no, source, error.message)
         return "unreachable"
+    return apply_answer(order, lambda locked: _apply_gateway_statement(locked, info, source=source, actor=actor))
+
+
+def apply_answer(order: Order, apply: Callable[[Order], str]) -> str:
+    """Apply what a status query answered (``apply`` gets the locked order); note when it asked."""
     with write_transaction():
         locked = _locked(order.id)
         db.session.execute(update(Order).where(Order.id == order.id).values(last_queried_at=now_utc()))
-        return _apply_gateway_statement(locked, info, source=source, actor=actor)
+        return apply(locked)
 
 
 #: How a staff member's status check that changed nothing is written in the order's history
@@ -526,26 +547,38 @@ def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_add
     try:
         notification = open_notification(raw_body, merchant_private_key=merchant_key, platform_public_key=platform_public)
     except SparkPayError as error:
-        with write_transaction():
-            db.session.add(Notification(remote_addr=remote_addr, headers=kept_headers, body=text, verified=False, error=verbatim(error.message), outcome="rejected"))
-        log.warning("webhook delivery from %s refused: %s", remote_addr, error.message)
+        record_refused_delivery("sparkpay", remote_addr, kept_headers, text, error.message)
         return DeliveryResult(400, "refused", "rejected")
 
     info = notification.order
+    record = record_verified_delivery(
+        Notification(remote_addr=remote_addr, headers=kept_headers, body=text, verified=True,
+                     payload=notification.payload.decode("utf-8", errors="replace"), request_no=info.request_no, pay_status=info.pay_status),
+        lambda order, record: _apply_gateway_statement(order, info, source="webhook", actor=f"notification #{record.id}", notification_id=record.id),
+    )
+    return DeliveryResult(200, "SUCCESS", record.outcome)
+
+
+def record_refused_delivery(gateway_name: str, remote_addr: str | None, headers: Mapping[str, str], text: str, reason: str) -> None:
+    """Keep a delivery that did not verify, for the inspector, and say so in the log."""
     with write_transaction():
-        order = get_order(info.request_no, for_update=True)
-        record = Notification(
-            remote_addr=remote_addr, headers=kept_headers, body=text, verified=True,
-            payload=notification.payload.decode("utf-8", errors="replace"),
-            request_no=info.request_no, pay_status=info.pay_status, outcome="unknown_order", order=order,
-        )
+        db.session.add(Notification(gateway=gateway_name, remote_addr=remote_addr, headers=headers, body=text,
+                                    verified=False, error=verbatim(reason), outcome="rejected"))
+    log.warning("%s delivery from %s refused: %s", gateway_name, remote_addr, reason)
+
+
+def record_verified_delivery(record: Notification, apply: Callable[[Order, Notification], str]) -> Notification:
+    """Store a verified delivery and apply it to its order (``apply`` returns the outcome), in one transaction."""
+    with write_transaction():
+        order = get_order(record.request_no or "", for_update=True)
+        record.order, record.outcome = order, "unknown_order"
         db.session.add(record)
         if order is None:
             record.error = note("no order with this request number")
         else:
             db.session.flush()  # the record's id names this delivery in the order's history
-            record.outcome = _apply_gateway_statement(order, info, source="webhook", actor=f"notification #{record.id}", notification_id=record.id)
-    return DeliveryResult(200, "SUCCESS", record.outcome)
+            record.outcome = apply(order, record)
+    return record
 
 
 def replay_notification(record: Notification, staff_email: str | None) -> tuple[bool, str]:
@@ -564,21 +597,23 @@ def replay_notification(record: Notification, staff_email: str | None) -> tuple[
         info = open_notification(record.body.encode("utf-8"), merchant_private_key=merchant_key, platform_public_key=platform_public).order
     except SparkPayError as error:
         return False, gettext("The stored delivery does not verify any more (%(reason)s); nothing was applied.", reason=error.message)
+    return reapply(record, staff_email, info.request_no, lambda order, label: _apply_gateway_statement(
+        order, info, source="replay", actor=staff_email, detail=label, notification_id=record.id))
+
+
+def reapply(record: Notification, staff_email: str | None, request_no: str, apply: Callable[[Order, Note], str]) -> tuple[bool, str]:
+    """Re-apply a stored delivery, already verified again, to its order (``apply`` gets the locked
+    order and the history label); a replay that changes nothing is written too."""
     label = note("Replay of notification #%(id)s.", id=record.id)
     with write_transaction():
-        order = get_order(info.request_no, for_update=True)
+        order = get_order(request_no, for_update=True)
         if order is None:
-            return False, gettext("There is no order %(request_no)s; nothing was applied.", request_no=info.request_no)
+            return False, gettext("There is no order %(request_no)s; nothing was applied.", request_no=request_no)
         before = order.status
-        outcome = _apply_gateway_statement(order, info, source="replay", actor=staff_email, detail=label, notification_id=record.id)
+        outcome = apply(order, label)
         if outcome in ("duplicate", "stale"):
             order.events.append(OrderEvent(from_status=before, to_status=before, source="replay", actor=staff_email, notification_id=record.id,
                                            detail=label + note("Nothing to change.")))
-    return replay_message(outcome, order)
-
-
-def replay_message(outcome: str, order: Order) -> tuple[bool, str]:
-    """What staff are told after a replay: (whether it changed something, the message)."""
     if outcome == "applied":
         return True, gettext("Applied again. Status: %(status)s.", status=order.status_label)
     if outcome == "mismatch":
