@@ -291,7 +291,7 @@ def order_new() -> Response | str:
                 return redirect(url_for("dashboard.order_detail", request_no=result.order.request_no), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("dashboard/order_new.html", form=form, gateway_error=gateway_error, other_rows=OTHER_RECEIVER_ROWS,
-                           gateways=gateway.offered()), status
+                           offered_gateways=gateway.offered()), status
 
 
 def _form_to_new_payment(form: ExamplePayOrderForm) -> examplepay_orders.NewPayment:

@@ -46,11 +46,6 @@ def select_language() -> str:
     return DEFAULT_LANGUAGE
 
 
-def html_lang() -> str:
-    """The current language as an HTML ``lang`` value ("en", "zh-Hans")."""
-    return str(get_locale() or DEFAULT_LANGUAGE).replace("_", "-")
-
-
 @bp.post("/language")
 def switch() -> Response:
     """The switch in every page's top bar: remember the choice and go back where the visitor was."""
@@ -90,4 +85,6 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _languages() -> dict[str, object]:
-        return {"languages": LANGUAGES, "current_language": str(get_locale() or DEFAULT_LANGUAGE), "html_lang": html_lang}
+        language = str(get_locale() or DEFAULT_LANGUAGE)
+        # html_lang is the language as an HTML lang value ("en", "zh-Hans").
+        return {"languages": LANGUAGES, "current_language": language, "html_lang": language.replace("_", "-")}

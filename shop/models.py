@@ -169,10 +169,6 @@ class Order(db.Model):
         return self.is_open or any(r.status in (REFUND_REQUESTED, REFUND_ACCEPTED) for r in self.refunds)
 
     @property
-    def gateway_name(self) -> str:
-        return GATEWAYS.get(self.gateway, self.gateway)
-
-    @property
     def refundable(self) -> Decimal:
         """What is left to refund: the amount less every refund not refused."""
         return self.amount - sum((r.amount for r in self.refunds if r.status != REFUND_REFUSED), Decimal(0))

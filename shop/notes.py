@@ -53,9 +53,6 @@ class Note:
     def __html__(self) -> Markup:
         return Markup(" ").join(_render(part, html=True) for part in self.parts if part.text)
 
-    def startswith(self, prefix: str) -> bool:
-        return str(self).startswith(prefix)
-
     def to_json(self) -> str:
         if not self:
             return ""

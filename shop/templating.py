@@ -73,6 +73,11 @@ def event_actor(event: OrderEvent) -> str:
     return str(SYSTEM_ACTORS.get(event.actor or "", event.actor or ""))
 
 
+def gateway_name(gateway: str) -> str:
+    """"examplepay" -> "ExamplePay" (an order's or a delivery's gateway)."""
+    return GATEWAYS.get(gateway, gateway)
+
+
 def role_label(role: str) -> str:
     return str(ROLES.get(role, role))
 
@@ -109,10 +114,10 @@ def public_url(endpoint: str, **values: object) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for function in (money, utc, day, status_label, network_labels, pretty_json, delivery_outcome, event_source, event_actor, role_label):
+    for function in (money, utc, day, status_label, network_labels, pretty_json, delivery_outcome, event_source, event_actor, role_label, gateway_name):
         app.add_template_filter(function)
     app.add_template_global(public_url, "public_url")
 
     @app.context_processor
     def _globals() -> dict[str, object]:
-        return {"shop_name": app.config["SHOP_NAME"], "is_htmx": bool(htmx), "gateways": GATEWAYS}
+        return {"shop_name": app.config["SHOP_NAME"], "is_htmx": bool(htmx)}
