@@ -39,19 +39,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import nullcontext
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
-from cryptography.hazmat.primitives import hashes, padding as sym_padding
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -64,6 +65,7 @@ EMPTY = "/_bench/empty"
 
 
 # --- measuring -----------------------------------------------------------------------------
+
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
@@ -91,8 +93,11 @@ def sequential(session: requests.Session, url: str, rounds: int, expected: int =
     return [timed(lambda: session.get(url), expected) for _ in range(rounds)]
 
 
-def concurrent(sessions: list[tuple[str, requests.Session]], path: str, each: int, expected: int) -> tuple[list[float], float]:
+def concurrent(
+    sessions: list[tuple[str, requests.Session]], path: str, each: int, expected: int
+) -> tuple[list[float], float]:
     """Every (base URL, session) sends ``each`` GETs of ``path``; 16 client threads share them."""
+
     def run(pair: tuple[str, requests.Session]) -> list[float]:
         url, session = pair
         return [timed(lambda: session.get(url + path, headers={"HX-Request": "true"}), expected) for _ in range(each)]
@@ -105,6 +110,7 @@ def concurrent(sessions: list[tuple[str, requests.Session]], path: str, each: in
 
 # --- the shop under test -------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -113,21 +119,35 @@ def free_port() -> int:
 
 def configure(folder: str, port: int, database_url: str, merchant_key, platform_key) -> None:  # type: ignore[no-untyped-def]
     """The shop's settings, by the contract's environment names (read by both servers)."""
-    os.environ.update({
-        "INSTANCE_PATH": f"{folder}/instance",
-        "DATABASE_URL": database_url,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "SECRET_KEY": "benchmark",
-        "RECONCILE_INTERVAL_SECONDS": "0",
-        "LOGIN_RATE_LIMIT": "100000 per minute",
-        "SPARKPAY_PRIVATE_KEY": signing.private_key_pem(merchant_key).decode(),
-        "SANDBOX_PLATFORM_PRIVATE_KEY": signing.private_key_pem(platform_key).decode(),
-    })
+    os.environ.update(
+        {
+            "INSTANCE_PATH": f"{folder}/instance",
+            "DATABASE_URL": database_url,
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "SECRET_KEY": "benchmark",
+            "RECONCILE_INTERVAL_SECONDS": "0",
+            "LOGIN_RATE_LIMIT": "100000 per minute",
+            "SPARKPAY_PRIVATE_KEY": signing.private_key_pem(merchant_key).decode(),
+            "SANDBOX_PLATFORM_PRIVATE_KEY": signing.private_key_pem(platform_key).decode(),
+        }
+    )
 
 
 def gunicorn(port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-               "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), "bench.wsgi_app:app"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--chdir",
+        str(ROOT),
+        "bench.wsgi_app:app",
+    ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT)
 
@@ -147,18 +167,31 @@ def fill(app, count: int, start: int = 0) -> None:  # type: ignore[no-untyped-de
     from shop.extensions import db
     from shop.models import Order
 
-    base = datetime.now(timezone.utc) - timedelta(days=30)
+    base = datetime.now(UTC) - timedelta(days=30)
     with app.app_context():
         for chunk in range(start, start + count, 10_000):
             rows = []
             for index in range(chunk, min(chunk + 10_000, start + count)):
                 at = base + timedelta(seconds=index * 20)
-                rows.append(dict(
-                    request_no=f"SPBENCH{index:08d}", edition="normal", status="UNPAID", revision=1,
-                    amount=Decimal("12.5"), currency="USDT", merchant_order_no=f"INV-{index}", user_id="guest",
-                    description=f"Benchmark order {index}", goods_info="goods", order_time=at,
-                    timeout_at=at + timedelta(days=60), receive_network="2", created_at=at, updated_at=at,
-                ))
+                rows.append(
+                    dict(
+                        request_no=f"SPBENCH{index:08d}",
+                        edition="normal",
+                        status="UNPAID",
+                        revision=1,
+                        amount=Decimal("12.5"),
+                        currency="USDT",
+                        merchant_order_no=f"INV-{index}",
+                        user_id="guest",
+                        description=f"Benchmark order {index}",
+                        goods_info="goods",
+                        order_time=at,
+                        timeout_at=at + timedelta(days=60),
+                        receive_network="2",
+                        created_at=at,
+                        updated_at=at,
+                    )
+                )
             db.session.execute(Order.__table__.insert(), rows)
             db.session.commit()
 
@@ -175,12 +208,15 @@ def signed_in(url: str) -> requests.Session:
     session = new_session()
     page = session.get(f"{url}/login").text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    response = session.post(f"{url}/login", data={"csrf_token": token, "email": "bench@shop.test", "password": PASSWORD})
+    response = session.post(
+        f"{url}/login", data={"csrf_token": token, "email": "bench@shop.test", "password": PASSWORD}
+    )
     assert response.ok and "/login" not in response.url, "sign-in failed"
     return session
 
 
 # --- the figures ---------------------------------------------------------------------------
+
 
 def bench_order_list(url: str, sizes: list[int], app, rounds: int) -> None:  # type: ignore[no-untyped-def]
     session = signed_in(url)
@@ -190,10 +226,12 @@ def bench_order_list(url: str, sizes: list[int], app, rounds: int) -> None:  # t
         filled = size
         page = sequential(session, f"{url}/orders", rounds)
         empty = sequential(session, url + EMPTY, rounds, expected=204)
-        report(f"order list, page 1, at {size:,} orders ({rounds} sequential requests)",
-               f"median {ms(statistics.median(page))}, p95 {ms(percentile(page, 0.95))}",
-               f"empty endpoint median {ms(statistics.median(empty))}",
-               statistics.median(page) / statistics.median(empty))
+        report(
+            f"order list, page 1, at {size:,} orders ({rounds} sequential requests)",
+            f"median {ms(statistics.median(page))}, p95 {ms(percentile(page, 0.95))}",
+            f"empty endpoint median {ms(statistics.median(empty))}",
+            statistics.median(page) / statistics.median(empty),
+        )
 
 
 def bench_idle_polls(urls: list[str], dashboards: int, polls_each: int) -> None:
@@ -203,10 +241,12 @@ def bench_idle_polls(urls: list[str], dashboards: int, polls_each: int) -> None:
     latencies, wall = concurrent(sessions, poll, polls_each, expected=204)
     floor_latencies, floor_wall = concurrent(sessions, EMPTY, polls_each, expected=204)
     rate, floor_rate = len(latencies) / wall, len(floor_latencies) / floor_wall
-    report(f"'nothing changed' poll, {dashboards} dashboards x {polls_each} polls",
-           f"{rate:,.0f} polls/s, median {ms(statistics.median(latencies))}, p95 {ms(percentile(latencies, 0.95))}",
-           f"empty endpoint {floor_rate:,.0f}/s, median {ms(statistics.median(floor_latencies))}",
-           floor_rate / rate)
+    report(
+        f"'nothing changed' poll, {dashboards} dashboards x {polls_each} polls",
+        f"{rate:,.0f} polls/s, median {ms(statistics.median(latencies))}, p95 {ms(percentile(latencies, 0.95))}",
+        f"empty endpoint {floor_rate:,.0f}/s, median {ms(statistics.median(floor_latencies))}",
+        floor_rate / rate,
+    )
 
 
 def bench_create_orders(url: str, count: int, merchant_key) -> None:  # type: ignore[no-untyped-def]
@@ -217,8 +257,13 @@ def bench_create_orders(url: str, count: int, merchant_key) -> None:  # type: ig
         data = {
             "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1),
             "form_token": re.search(r'name="form_token" type="hidden" value="([^"]*)"', form).group(1),
-            "edition": "normal", "description": "Green tea", "goods_info": "1 x green tea", "amount": "12.5",
-            "currency": "USDT", "timeout_minutes": "30", "networks": "2",
+            "edition": "normal",
+            "description": "Green tea",
+            "goods_info": "1 x green tea",
+            "amount": "12.5",
+            "currency": "USDT",
+            "timeout_minutes": "30",
+            "networks": "2",
         }
         latencies.append(timed(lambda: session.post(f"{url}/orders/new", data=data, allow_redirects=False), 303))
     empty = statistics.median(sequential(session, url + EMPTY, count, expected=204))
@@ -228,10 +273,12 @@ def bench_create_orders(url: str, count: int, merchant_key) -> None:  # type: ig
         lambda: merchant_key.public_key().verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
     )
     floor = 2 * empty + rsa_pair
-    report(f"create-order round trip, staff form -> sandbox -> redirect ({count} sequential)",
-           f"median {ms(statistics.median(latencies))}, p95 {ms(percentile(latencies, 0.95))}",
-           f"2 x empty round trip {ms(empty)} + raw RSA sign and verify {ms(rsa_pair)} = {ms(floor)}",
-           statistics.median(latencies) / floor)
+    report(
+        f"create-order round trip, staff form -> sandbox -> redirect ({count} sequential)",
+        f"median {ms(statistics.median(latencies))}, p95 {ms(percentile(latencies, 0.95))}",
+        f"2 x empty round trip {ms(empty)} + raw RSA sign and verify {ms(rsa_pair)} = {ms(floor)}",
+        statistics.median(latencies) / floor,
+    )
 
 
 def best_time(operation: Callable[[], object], rounds: int = 200) -> float:
@@ -253,7 +300,9 @@ def webhook_floor(bodies: list[bytes], merchant_key, platform_public, database_u
     cursor = connection.cursor()
     cursor.execute("CREATE TABLE bench_floor (body TEXT, payload TEXT)")
     connection.commit()
-    insert = "INSERT INTO bench_floor (body, payload) VALUES ({0}, {0})".format("?" if engine.dialect.paramstyle == "qmark" else "%s")
+    insert = "INSERT INTO bench_floor (body, payload) VALUES ({0}, {0})".format(
+        "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    )
     oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
     started = time.perf_counter()
     for body in bodies:
@@ -280,20 +329,38 @@ def bench_webhooks(app, urls: list[str], deliveries: int, senders: int, merchant
 
     now = int(time.time())
     bodies = [
-        seal_notification(json.dumps({
-            "request_no": f"SPBENCH{index:08d}", "pay_status": "COMPLETED", "total_amount": "12.5",
-            "merchant_order_currency": "USDT", "merchant_customer_no": app.config["SPARKPAY_MERCHANT_NO"],
-            "payment_order_no": f"PO{index}", "pay_time": now, "completed_time": now,
-            "pay_network_info": {"pay_network": 2, "tx_hash": f"0x{index:064x}", "payer_addr": "0x" + "cd" * 20},
-        }).encode(), merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key,
-            app_id=app.config["SPARKPAY_APP_ID"])
+        seal_notification(
+            json.dumps(
+                {
+                    "request_no": f"SPBENCH{index:08d}",
+                    "pay_status": "COMPLETED",
+                    "total_amount": "12.5",
+                    "merchant_order_currency": "USDT",
+                    "merchant_customer_no": app.config["SPARKPAY_MERCHANT_NO"],
+                    "payment_order_no": f"PO{index}",
+                    "pay_time": now,
+                    "completed_time": now,
+                    "pay_network_info": {
+                        "pay_network": 2,
+                        "tx_hash": f"0x{index:064x}",
+                        "payer_addr": "0x" + "cd" * 20,
+                    },
+                }
+            ).encode(),
+            merchant_public_key=merchant_key.public_key(),
+            platform_private_key=platform_key,
+            app_id=app.config["SPARKPAY_APP_ID"],
+        )
         for index in range(deliveries)
     ]
 
     def run(sender: int) -> list[float]:
         url = urls[sender % len(urls)]
         with new_session() as session:
-            return [timed(lambda: session.post(f"{url}/webhooks/sparkpay", data=body), 200) for body in bodies[sender::senders]]
+            return [
+                timed(lambda: session.post(f"{url}/webhooks/sparkpay", data=body), 200)
+                for body in bodies[sender::senders]
+            ]
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=senders) as pool:
@@ -303,11 +370,15 @@ def bench_webhooks(app, urls: list[str], deliveries: int, senders: int, merchant
         applied = db.session.query(Order).filter(Order.status == "COMPLETED").count()
     assert applied == deliveries, f"only {applied} of {deliveries} applied"
     rate = deliveries / wall
-    floor = webhook_floor(bodies[: min(500, deliveries)], merchant_key, platform_key.public_key(), app.config["SQLALCHEMY_DATABASE_URI"])
-    report(f"webhook deliveries applied, {deliveries:,} distinct orders, {senders} concurrent senders",
-           f"{rate:,.0f}/s, median {ms(statistics.median(latencies))}, p95 {ms(percentile(latencies, 0.95))}",
-           f"raw unwrap + decrypt + verify + {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]} commit, one thread: {floor:,.0f}/s",
-           floor / rate)
+    floor = webhook_floor(
+        bodies[: min(500, deliveries)], merchant_key, platform_key.public_key(), app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    report(
+        f"webhook deliveries applied, {deliveries:,} distinct orders, {senders} concurrent senders",
+        f"{rate:,.0f}/s, median {ms(statistics.median(latencies))}, p95 {ms(percentile(latencies, 0.95))}",
+        f"raw unwrap + decrypt + verify + {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]} commit, one thread: {floor:,.0f}/s",
+        floor / rate,
+    )
 
 
 def main() -> None:
@@ -327,27 +398,34 @@ def main() -> None:
         parser.error("--instances needs --server gunicorn")
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request would dominate
-    server = "Werkzeug threaded, in this process" if args.server == "werkzeug" else (
-        f"gunicorn, {args.instances} instance(s) x {args.workers} workers x {args.threads} threads")
+    server = (
+        "Werkzeug threaded, in this process"
+        if args.server == "werkzeug"
+        else (f"gunicorn, {args.instances} instance(s) x {args.workers} workers x {args.threads} threads")
+    )
     merchant_key, platform_key = signing.generate_private_key(), signing.generate_private_key()
     with tempfile.TemporaryDirectory() as folder:
         database_url = args.database_url or f"sqlite:///{folder}/shop.db"
-        print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-              f"server: {server}; database: {database_url.split(':')[0]}")
+        print(
+            f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+            f"server: {server}; database: {database_url.split(':')[0]}"
+        )
         ports = [free_port() for _ in range(args.instances)]
         configure(folder, ports[0], database_url, merchant_key, platform_key)
-        from bench.wsgi_app import app  # noqa: E402 - reads the environment set just above
-        from shop.cli import add_staff  # noqa: E402
-        from shop.extensions import db  # noqa: E402
-        from shop.models import Order  # noqa: E402
+        from bench.wsgi_app import app
+        from shop.cli import add_staff
+        from shop.extensions import db
+        from shop.models import Order
 
         with app.app_context():
             if db.session.query(Order).count():
                 sys.exit("the database already holds orders: give the benchmark an empty one")
             add_staff("bench@shop.test", PASSWORD, "manager")
-        processes = [
-            gunicorn(port, args.workers, args.threads, Path(folder) / f"gunicorn-{port}.log") for port in ports
-        ] if args.server == "gunicorn" else []
+        processes = (
+            [gunicorn(port, args.workers, args.threads, Path(folder) / f"gunicorn-{port}.log") for port in ports]
+            if args.server == "gunicorn"
+            else []
+        )
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         try:
             with serve(app, port=ports[0]) if not processes else nullcontext(urls[0]):

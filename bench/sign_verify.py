@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sparkpay import open_notification, seal_notification, signing  # noqa: E402
+from sparkpay import open_notification, seal_notification, signing
 
 
 def rate(operation, seconds: float) -> float:  # type: ignore[no-untyped-def]
@@ -56,11 +56,36 @@ def main() -> None:
     sealed = seal_notification(payload, merchant_public_key=public, platform_private_key=platform_key, app_id="A")
 
     figures = [
-        ("sign", *paired(lambda: signing.sign_message(key, body), lambda: key.sign(data, padding.PKCS1v15(), hashes.SHA256()), seconds)),
-        ("verify", *paired(lambda: signing.verify_message(public, body, headers), lambda: public.verify(raw_signature, data, padding.PKCS1v15(), hashes.SHA256()), seconds)),
-        ("open notification", rate(lambda: open_notification(sealed, merchant_private_key=key, platform_public_key=platform_key.public_key()), seconds), None),
+        (
+            "sign",
+            *paired(
+                lambda: signing.sign_message(key, body),
+                lambda: key.sign(data, padding.PKCS1v15(), hashes.SHA256()),
+                seconds,
+            ),
+        ),
+        (
+            "verify",
+            *paired(
+                lambda: signing.verify_message(public, body, headers),
+                lambda: public.verify(raw_signature, data, padding.PKCS1v15(), hashes.SHA256()),
+                seconds,
+            ),
+        ),
+        (
+            "open notification",
+            rate(
+                lambda: open_notification(
+                    sealed, merchant_private_key=key, platform_public_key=platform_key.public_key()
+                ),
+                seconds,
+            ),
+            None,
+        ),
     ]
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, RSA-2048, 1 KB body")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, RSA-2048, 1 KB body"
+    )
     for name, sdk, raw in figures:
         line = f"{name:>18}: SDK {sdk:8,.0f}/s"
         if raw:

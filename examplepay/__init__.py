@@ -10,9 +10,9 @@ the gateway. Where the gateway's documents are silent, ``examplepay.readings`` h
 
 __version__ = "0.1.0"
 
-from . import readings  # noqa: E402
-from .client import ExamplePayClient  # noqa: E402
-from .errors import (  # noqa: E402
+from . import readings
+from .client import ExamplePayClient
+from .errors import (
     ApiError,
     AuthenticationError,
     ConfigurationError,
@@ -26,12 +26,31 @@ from .errors import (  # noqa: E402
     TransportError,
     ValidationError,
 )
-from .models import CreatedPayment, Payer, Payment, PaymentRequest, Refund, RefundRequest  # noqa: E402
-from .notifications import Notification, read_notification, sign_notification  # noqa: E402
+from .models import CreatedPayment, Payer, Payment, PaymentRequest, Refund, RefundRequest
+from .notifications import Notification, read_notification, sign_notification
 
 __all__ = [
-    "ApiError", "AuthenticationError", "ConfigurationError", "CreatedPayment", "ExamplePayClient",
-    "ExamplePayError", "GatewayServerError", "GatewayTimeout", "InvalidRequestError", "MalformedDataError",
-    "Notification", "Payer", "Payment", "PaymentNotFoundError", "PaymentRequest", "Refund", "RefundRequest",
-    "SignatureVerificationError", "TransportError", "ValidationError", "read_notification", "readings", "sign_notification",
+    "ApiError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "CreatedPayment",
+    "ExamplePayClient",
+    "ExamplePayError",
+    "GatewayServerError",
+    "GatewayTimeout",
+    "InvalidRequestError",
+    "MalformedDataError",
+    "Notification",
+    "Payer",
+    "Payment",
+    "PaymentNotFoundError",
+    "PaymentRequest",
+    "Refund",
+    "RefundRequest",
+    "SignatureVerificationError",
+    "TransportError",
+    "ValidationError",
+    "read_notification",
+    "readings",
+    "sign_notification",
 ]

@@ -6,7 +6,8 @@ import json
 import logging
 import random
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import requests
 
@@ -92,7 +93,9 @@ class ExamplePayClient:
             raise ValidationError("merchantTradeNo", "give exactly one of merchantTradeNo and paymentNo")
         payload = {"merchantTradeNo": merchant_trade_no} if merchant_trade_no else {"paymentNo": payment_no}
         payment = Payment.from_dict(self._call("/payment/query", payload, retries=self.max_retries))
-        if payment.merchant_trade_no != (merchant_trade_no or payment.merchant_trade_no) or payment.payment_no != (payment_no or payment.payment_no):
+        if payment.merchant_trade_no != (merchant_trade_no or payment.merchant_trade_no) or payment.payment_no != (
+            payment_no or payment.payment_no
+        ):
             raise ExamplePayError("the gateway answered about another payment")
         return payment
 
@@ -121,7 +124,9 @@ class ExamplePayClient:
         signed = signed_url(url, self.signed_url_form)
         authorization = authorize(self.app_id, self._app_secret, "POST", signed, body, clock=self._clock)
         headers = {
-            "User-Agent": USER_AGENT, "Accept": "application/json", "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Content-Type": "application/json",
             "Authorization": authorization.header(),
         }
         try:
@@ -156,4 +161,6 @@ class ExamplePayClient:
                 raise MalformedDataError("data", "is missing or not an object")
             return data
         message = envelope.get("errorMessage")
-        raise error_from_response(code if isinstance(code, str) else None, message if isinstance(message, str) else None, http_status=status)
+        raise error_from_response(
+            code if isinstance(code, str) else None, message if isinstance(message, str) else None, http_status=status
+        )

@@ -33,7 +33,9 @@ class ExamplePayError(Exception):
         self.http_status = http_status
 
     def __repr__(self) -> str:
-        extras = "".join(f", {name}={getattr(self, name)!r}" for name in ("code", "http_status") if getattr(self, name) is not None)
+        extras = "".join(
+            f", {name}={getattr(self, name)!r}" for name in ("code", "http_status") if getattr(self, name) is not None
+        )
         return f"{type(self).__name__}({self.message!r}{extras})"
 
 
@@ -107,7 +109,10 @@ class GatewayServerError(ApiError):
 #: §11, the "General" section (the rest was not legible), and the sandbox's readings.
 ERROR_CODES: dict[str, tuple[str, str]] = {
     "Common.Auth.Authorization_Header_Not_Found": ("no Authorization header", "send the header"),
-    "Common.Auth.Sign_Failed": ("the signature does not match", "check the method, the URL and the appId/appSecret pair"),
+    "Common.Auth.Sign_Failed": (
+        "the signature does not match",
+        "check the method, the URL and the appId/appSecret pair",
+    ),
     "Common.Auth.Sign_Timeout": ("the signature's timestamp has expired", "check the clock"),
     "Common.Auth.Invalid_Sign": ("the signature is malformed", "check the header's structure"),
     "Common.Auth.Auth_Failed": ("this appId may not call this API", "ask the platform"),
@@ -132,7 +137,9 @@ _CLASSES: tuple[tuple[str, type[ApiError]], ...] = (
 def error_from_response(code: str | None, message: str | None, *, http_status: int) -> ApiError:
     """The exception for an answer whose ``code`` is not ``OK``."""
     if http_status >= 500:
-        return GatewayServerError(message or f"the gateway answered HTTP {http_status}", code=code, http_status=http_status)
+        return GatewayServerError(
+            message or f"the gateway answered HTTP {http_status}", code=code, http_status=http_status
+        )
     for prefix, cls in _CLASSES:
         if code and code.startswith(prefix):
             return cls(message or ERROR_CODES.get(code, (code, ""))[0], code=code, http_status=http_status)

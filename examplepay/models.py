@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from . import readings
@@ -60,8 +61,10 @@ class Payer:
 
     def to_payload(self) -> dict[str, str]:
         return {
-            "userId": _text(self.user_id, "payer.userId", 64), "name": _text(self.name, "payer.name", 80),
-            "email": _text(self.email, "payer.email", 80), "phone": _text(self.phone, "payer.phone", 20),
+            "userId": _text(self.user_id, "payer.userId", 64),
+            "name": _text(self.name, "payer.name", 80),
+            "email": _text(self.email, "payer.email", 80),
+            "phone": _text(self.phone, "payer.phone", 20),
         }
 
 
@@ -119,6 +122,7 @@ class RefundRequest:
 
 
 # --- reading what the gateway says ----------------------------------------------------------
+
 
 def _read_text(data: Mapping[str, Any], name: str, *, required: bool = True) -> str:
     value = data.get(name)
@@ -222,6 +226,9 @@ class Refund:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Refund:
         return cls(
-            _read_text(data, "refundNo"), _read_text(data, "paymentNo"), _read_text(data, "merchantRefundNo"),
-            _read_amount(data, "amount"), _read_text(data, "currency"),
+            _read_text(data, "refundNo"),
+            _read_text(data, "paymentNo"),
+            _read_text(data, "merchantRefundNo"),
+            _read_amount(data, "amount"),
+            _read_text(data, "currency"),
         )

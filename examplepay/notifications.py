@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from . import readings
 from .errors import MalformedDataError
@@ -28,8 +29,14 @@ class Notification:
 
 
 def read_notification(
-    body: bytes, authorization: str | None, *, app_id: str, app_secret: str, notify_url: str,
-    signed_url_form: str = readings.DEFAULT_SIGNED_URL_FORM, clock: Callable[[], float] = time.time,
+    body: bytes,
+    authorization: str | None,
+    *,
+    app_id: str,
+    app_secret: str,
+    notify_url: str,
+    signed_url_form: str = readings.DEFAULT_SIGNED_URL_FORM,
+    clock: Callable[[], float] = time.time,
     window_ms: int = readings.TIMESTAMP_WINDOW_MS,
 ) -> Notification:
     """Verify a notification's ``Authorization`` header over the raw body, then parse it.
@@ -37,7 +44,16 @@ def read_notification(
     Raises ``SignatureVerificationError`` or ``MalformedDataError``; never reads an unverified body.
     ``window_ms`` widens the timestamp check, e.g. for staff re-applying a stored delivery.
     """
-    verify(authorization, app_id, app_secret, "POST", signed_url(notify_url, signed_url_form), body, clock=clock, window_ms=window_ms)
+    verify(
+        authorization,
+        app_id,
+        app_secret,
+        "POST",
+        signed_url(notify_url, signed_url_form),
+        body,
+        clock=clock,
+        window_ms=window_ms,
+    )
     try:
         message = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -58,9 +74,16 @@ def read_notification(
 
 
 def sign_notification(
-    message: dict[str, Any], *, app_id: str, app_secret: str, notify_url: str,
-    signed_url_form: str = readings.DEFAULT_SIGNED_URL_FORM, clock: Callable[[], float] = time.time,
+    message: dict[str, Any],
+    *,
+    app_id: str,
+    app_secret: str,
+    notify_url: str,
+    signed_url_form: str = readings.DEFAULT_SIGNED_URL_FORM,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[bytes, str]:
     """The gateway's side: the body to POST and its ``Authorization`` header."""
     body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return body, authorize(app_id, app_secret, "POST", signed_url(notify_url, signed_url_form), body, clock=clock).header()
+    return body, authorize(
+        app_id, app_secret, "POST", signed_url(notify_url, signed_url_form), body, clock=clock
+    ).header()

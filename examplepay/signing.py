@@ -14,8 +14,8 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import urlsplit
 
 from . import readings
@@ -32,7 +32,9 @@ def signed_url(url: str, form: str = readings.DEFAULT_SIGNED_URL_FORM) -> str:
     return url if form == "absolute" else (urlsplit(url).path or "/")
 
 
-def signing_string(app_id: str, app_secret: str, method: str, url: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+def signing_string(
+    app_id: str, app_secret: str, method: str, url: str, timestamp: str, nonce: str, body: bytes
+) -> bytes:
     """The seven lines, each ending in LF (the last one too)."""
     head = "".join(f"{line}\n" for line in (app_id, app_secret, method.upper(), url, timestamp, nonce))
     return head.encode("utf-8") + body + b"\n"
@@ -70,8 +72,15 @@ def authorize(
 
 
 def verify(
-    header: str | None, app_id: str, app_secret: str, method: str, url: str, body: bytes,
-    *, clock: Callable[[], float] = time.time, window_ms: int = readings.TIMESTAMP_WINDOW_MS,
+    header: str | None,
+    app_id: str,
+    app_secret: str,
+    method: str,
+    url: str,
+    body: bytes,
+    *,
+    clock: Callable[[], float] = time.time,
+    window_ms: int = readings.TIMESTAMP_WINDOW_MS,
 ) -> Authorization:
     """Check an ``Authorization`` header over ``body``; return it, or raise SignatureVerificationError."""
     authorization = Authorization.parse(header)

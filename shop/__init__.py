@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
@@ -110,7 +112,9 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
-        error.description = gettext("This form has expired or was not sent from this site. Go back, reload the page and try again.")
+        error.description = gettext(
+            "This form has expired or was not sent from this site. Go back, reload the page and try again."
+        )
         return render_template("errors/error.html", error=error), 400
 
     @app.errorhandler(500)
@@ -143,7 +147,7 @@ def _start_reconciler_on_first_request(app: Flask) -> None:
                     summary = orders.reconcile()
                     if summary.changed:
                         log.info("reconciler: %d of %d open orders changed", summary.changed, summary.checked)
-            except Exception:  # noqa: BLE001 - the loop must outlive one bad run
+            except Exception:
                 log.exception("reconciler run failed")
 
     lock = threading.Lock()

@@ -23,5 +23,7 @@ def trail(order: Order) -> list[Entry]:
     entries = [Entry(event.at, event=event) for event in events]
     # A delivery that changed something is already an entry above; the rest (repeats, stale or
     # late ones) still belong to what happened to the order.
-    entries += [Entry(delivery.received_at, delivery=delivery) for delivery in order.notifications if delivery.id not in told]
+    entries += [
+        Entry(delivery.received_at, delivery=delivery) for delivery in order.notifications if delivery.id not in told
+    ]
     return sorted(entries, key=lambda entry: (entry.at, entry.event.id if entry.event else 0), reverse=True)

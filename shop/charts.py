@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import ClassVar
 
@@ -16,7 +16,8 @@ from sparkpay.networks import network_label
 
 from .extensions import db
 from .models import COMPLETED, Order
-from .templating import day as day_label, money
+from .templating import day as day_label
+from .templating import money
 
 #: How many days the charts cover, today (UTC) included.
 DAYS = 30
@@ -57,7 +58,7 @@ def day_of(value: object) -> date:
 
 def last_days(count: int, today: date | None = None) -> list[date]:
     """The last ``count`` days (UTC), oldest first, today included."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     return [today - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
 
 
@@ -76,7 +77,7 @@ def daily(title: str, values: dict[date, Decimal], days: list[date], describe) -
 def dashboard_charts(today: date | None = None) -> dict[str, object]:
     """The home page's charts for the last ``DAYS`` days (UTC)."""
     days = last_days(DAYS, today)
-    since = datetime.combine(days[0], time.min, timezone.utc)
+    since = datetime.combine(days[0], time.min, UTC)
 
     created_day = func.date(Order.created_at)
     created = {
@@ -97,9 +98,19 @@ def dashboard_charts(today: date | None = None) -> dict[str, object]:
 
     paid_count = sum(networks.values())
     return {
-        "orders": daily(gettext("Orders per day"), created, days, lambda n: ngettext("%(count)s order", "%(count)s orders", int(n), count=money(n))),
+        "orders": daily(
+            gettext("Orders per day"),
+            created,
+            days,
+            lambda n: ngettext("%(count)s order", "%(count)s orders", int(n), count=money(n)),
+        ),
         "volumes": [
-            daily(gettext("Paid per day, %(currency)s", currency=currency), per_day, days, lambda v, c=currency: f"{money(v)} {c}")
+            daily(
+                gettext("Paid per day, %(currency)s", currency=currency),
+                per_day,
+                days,
+                lambda v, c=currency: f"{money(v)} {c}",
+            )
             for currency, per_day in sorted(volume.items(), key=lambda item: -sum(item[1].values()))
         ],
         "networks": [Share(label, count, round(100 * count / paid_count)) for label, count in networks.most_common()],

@@ -32,7 +32,9 @@ def return_page(request_no: str) -> str:
     """Where the gateway sends the shopper back. The query string is never read."""
     order = _get_order_or_404(request_no)
     orders.query_if_due(order)
-    return render_template("checkout/return.html", order=order, poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"])
+    return render_template(
+        "checkout/return.html", order=order, poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"]
+    )
 
 
 @bp.get("/checkout/return/<request_no>/status")
@@ -40,5 +42,7 @@ def return_status(request_no: str) -> Response:
     """The return page's status fragment; answered with 286 (htmx: stop polling) once final."""
     order = _get_order_or_404(request_no)
     orders.query_if_due(order)
-    body = render_template("checkout/_return_status.html", order=order, poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"])
+    body = render_template(
+        "checkout/_return_status.html", order=order, poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"]
+    )
     return Response(body, status=286 if order.is_final or order.status == "FAILED" else 200)

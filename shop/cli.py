@@ -48,7 +48,11 @@ def create_staff_command(email: str, password: str | None, role: str) -> None:
     """Add a staff user who can sign in to the dashboard."""
     if password is None:
         stdin = click.get_text_stream("stdin")
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True) if stdin.isatty() else stdin.readline().rstrip("\n")
+        password = (
+            click.prompt("Password", hide_input=True, confirmation_prompt=True)
+            if stdin.isatty()
+            else stdin.readline().rstrip("\n")
+        )
     try:
         add_staff(email, password, role)
     except ValueError as error:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
 from sqlalchemy.engine import make_url
@@ -70,13 +71,13 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-
-
 def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     """Fill ``app.config`` from defaults, ``instance/config.py``, the environment and overrides."""
     app.config.update(APP_DEFAULTS)
     host = os.environ.get("HOST", "127.0.0.1")
-    app.config["PUBLIC_BASE_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{os.environ.get('PORT', '5000')}"
+    app.config["PUBLIC_BASE_URL"] = (
+        f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{os.environ.get('PORT', '5000')}"
+    )
     app.config.from_pyfile("config.py", silent=True)
     for name in CONTRACT_NAMES + tuple(APP_DEFAULTS):
         if name in os.environ:
@@ -89,7 +90,9 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.config["PUBLIC_BASE_URL"] = str(app.config["PUBLIC_BASE_URL"]).rstrip("/")
 
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = signing.secret_file(instance / "secret_key", lambda: secrets.token_hex(32).encode()).decode()
+        app.config["SECRET_KEY"] = signing.secret_file(
+            instance / "secret_key", lambda: secrets.token_hex(32).encode()
+        ).decode()
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'shop.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_uri(app.config["DATABASE_URL"])
@@ -104,9 +107,18 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         _sandbox_settings(app, instance)
     _examplepay_settings(app, instance)
     demo = app.config["DEMO_MODE"]
-    app.config["DEMO_MODE"] = _truthy(demo) if demo is not None else bool(app.config["SANDBOX_MODE"] and app.config["SANDBOX_ENABLED"])
-    for name in ("RECONCILE_INTERVAL_SECONDS", "RETURN_PAGE_QUERY_INTERVAL_SECONDS", "POLL_INTERVAL_SECONDS", "ORDERS_PER_PAGE",
-                 "WEBHOOK_MAX_BYTES", "MAX_CONTENT_LENGTH", "WEBHOOK_SILENCE_MINUTES"):
+    app.config["DEMO_MODE"] = (
+        _truthy(demo) if demo is not None else bool(app.config["SANDBOX_MODE"] and app.config["SANDBOX_ENABLED"])
+    )
+    for name in (
+        "RECONCILE_INTERVAL_SECONDS",
+        "RETURN_PAGE_QUERY_INTERVAL_SECONDS",
+        "POLL_INTERVAL_SECONDS",
+        "ORDERS_PER_PAGE",
+        "WEBHOOK_MAX_BYTES",
+        "MAX_CONTENT_LENGTH",
+        "WEBHOOK_SILENCE_MINUTES",
+    ):
         app.config[name] = int(app.config[name])
     app.config["SANDBOX_RETRY_SCALE"] = float(app.config["SANDBOX_RETRY_SCALE"])
 
@@ -129,9 +141,7 @@ def _require_gateway_settings(app: Flask) -> None:
         if not app.config.get(name)
     ]
     if missing:
-        raise ConfigurationError(
-            "SPARKPAY_BASE_URL is set, so a real gateway is used; also set " + ", ".join(missing)
-        )
+        raise ConfigurationError("SPARKPAY_BASE_URL is set, so a real gateway is used; also set " + ", ".join(missing))
 
 
 def _examplepay_settings(app: Flask, instance: Path) -> None:
@@ -141,15 +151,19 @@ def _examplepay_settings(app: Flask, instance: Path) -> None:
     if app.config.get("EXAMPLEPAY_BASE_URL"):
         missing = [name for name in ("EXAMPLEPAY_APP_ID", "EXAMPLEPAY_APP_SECRET") if not app.config.get(name)]
         if missing:
-            raise ConfigurationError("EXAMPLEPAY_BASE_URL is set, so ExamplePay is offered; also set " + ", ".join(missing))
+            raise ConfigurationError(
+                "EXAMPLEPAY_BASE_URL is set, so ExamplePay is offered; also set " + ", ".join(missing)
+            )
         app.config["EXAMPLEPAY_ENABLED"] = True
     elif app.config["SANDBOX_MODE"] and app.config["SANDBOX_ENABLED"]:
         from examplepay.sandbox import BASE_PATH
 
-        identity = json.loads(signing.secret_file(
-            instance / "examplepay_sandbox.json",
-            lambda: json.dumps({"app_id": secrets.token_hex(16), "app_secret": secrets.token_hex(16)}).encode(),
-        ))
+        identity = json.loads(
+            signing.secret_file(
+                instance / "examplepay_sandbox.json",
+                lambda: json.dumps({"app_id": secrets.token_hex(16), "app_secret": secrets.token_hex(16)}).encode(),
+            )
+        )
         app.config["EXAMPLEPAY_BASE_URL"] = app.config["PUBLIC_BASE_URL"] + BASE_PATH
         app.config["EXAMPLEPAY_APP_ID"] = app.config.get("EXAMPLEPAY_APP_ID") or identity["app_id"]
         app.config["EXAMPLEPAY_APP_SECRET"] = app.config.get("EXAMPLEPAY_APP_SECRET") or identity["app_secret"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import (
     Blueprint,
@@ -100,9 +100,9 @@ def _filtered_orders() -> tuple[Select, dict[str, str]]:
     if status in STATUSES:
         statement = statement.where(Order.status == status)
     if day_from:
-        statement = statement.where(Order.created_at >= datetime.combine(day_from, time.min, timezone.utc))
+        statement = statement.where(Order.created_at >= datetime.combine(day_from, time.min, UTC))
     if day_to:
-        statement = statement.where(Order.created_at < datetime.combine(day_to + timedelta(days=1), time.min, timezone.utc))
+        statement = statement.where(Order.created_at < datetime.combine(day_to + timedelta(days=1), time.min, UTC))
     if query:
         like = f"%{query}%"
         statement = statement.where(
@@ -129,7 +129,7 @@ def order_list() -> str:
 def order_export() -> Response:
     """Every order the list's filters match, as a CSV download streamed in batches."""
     statement, _ = _filtered_orders()
-    name = f"orders-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.csv"
+    name = f"orders-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv"
     return Response(
         stream_with_context(exports.orders_csv(statement)),
         mimetype="text/csv",
@@ -151,7 +151,7 @@ class ListPage:
     counted: int
 
     @classmethod
-    def fetch(cls, statement: Select, page: int, per_page: int) -> "ListPage":
+    def fetch(cls, statement: Select, page: int, per_page: int) -> ListPage:
         page = max(page, 1)
         rows = db.session.scalars(statement.limit(per_page + 1).offset((page - 1) * per_page)).all()
         entity = statement.column_descriptions[0]["entity"]
@@ -242,7 +242,9 @@ def _form_to_new_order(form: OrderForm) -> orders.NewOrder:
         merchant_order_no=(form.merchant_order_no.data or "").strip(),
         user_id=(form.user_id.data or "").strip(),
         networks=tuple(int(n) for n in form.networks.data or []) if form.edition.data != "pro" else (),
-        currency_networks=tuple(CurrencyNetworks(c, tuple(n)) for c, n in pairs.items()) if form.edition.data == "pro" else (),
+        currency_networks=tuple(CurrencyNetworks(c, tuple(n)) for c, n in pairs.items())
+        if form.edition.data == "pro"
+        else (),
         divide_detail=split,
         form_token=form.form_token.data or None,
     )
@@ -280,25 +282,48 @@ def order_new() -> Response | str:
             if result.error is not None:
                 gateway_error = result.error
                 if getattr(result.error, "field", None):
-                    _field_error(form, result.error.field, gettext("%(meaning)s (gateway code %(code)s)", meaning=gettext(result.error.meaning), code=result.error.code))
+                    _field_error(
+                        form,
+                        result.error.field,
+                        gettext(
+                            "%(meaning)s (gateway code %(code)s)",
+                            meaning=gettext(result.error.meaning),
+                            code=result.error.code,
+                        ),
+                    )
                 form.form_token.data = ""
                 form.set_edition(form.edition.data)
             else:
                 if result.unknown:
-                    flash(gettext("The gateway did not answer in time. The order is saved and will be checked automatically."), "error")
+                    flash(
+                        gettext(
+                            "The gateway did not answer in time. The order is saved and will be checked automatically."
+                        ),
+                        "error",
+                    )
                 else:
                     flash(gettext("Order created. Send the checkout link to the shopper."), "success")
                 return redirect(url_for("dashboard.order_detail", request_no=result.order.request_no), 303)
     status = 422 if request.method == "POST" else 200
-    return render_template("dashboard/order_new.html", form=form, gateway_error=gateway_error, other_rows=OTHER_RECEIVER_ROWS,
-                           offered_gateways=gateway.offered()), status
+    return render_template(
+        "dashboard/order_new.html",
+        form=form,
+        gateway_error=gateway_error,
+        other_rows=OTHER_RECEIVER_ROWS,
+        offered_gateways=gateway.offered(),
+    ), status
 
 
 def _form_to_new_payment(form: ExamplePayOrderForm) -> examplepay_orders.NewPayment:
     return examplepay_orders.NewPayment(
-        amount=(form.amount.data or "").strip(), currency=form.currency.data, description=form.description.data.strip(),
-        payer_name=form.payer_name.data.strip(), payer_email=form.payer_email.data.strip(), payer_phone=form.payer_phone.data.strip(),
-        merchant_order_no=(form.merchant_order_no.data or "").strip(), user_id=(form.user_id.data or "").strip(),
+        amount=(form.amount.data or "").strip(),
+        currency=form.currency.data,
+        description=form.description.data.strip(),
+        payer_name=form.payer_name.data.strip(),
+        payer_email=form.payer_email.data.strip(),
+        payer_phone=form.payer_phone.data.strip(),
+        merchant_order_no=(form.merchant_order_no.data or "").strip(),
+        user_id=(form.user_id.data or "").strip(),
         form_token=form.form_token.data or None,
     )
 
@@ -330,7 +355,13 @@ def order_detail_live(request_no: str) -> Response | str:
 def _detail(order: Order) -> dict[str, object]:
     """What the order page and its live part show."""
     refund_form = RefundForm(formdata=None, amount=str(order.refundable), reason="")
-    return {"order": order, "diagram": lifecycle(order), "trail": audit.trail(order), "action_form": ActionForm(), "refund_form": refund_form}
+    return {
+        "order": order,
+        "diagram": lifecycle(order),
+        "trail": audit.trail(order),
+        "action_form": ActionForm(),
+        "refund_form": refund_form,
+    }
 
 
 @bp.post("/orders/<request_no>/close")
@@ -375,6 +406,7 @@ def order_refresh(request_no: str) -> Response:
 
 # --- the webhook inspector -----------------------------------------------------------------
 
+
 @bp.get("/deliveries")
 def delivery_list() -> str:
     """Every webhook delivery received, newest first, by outcome or request number."""
@@ -387,18 +419,29 @@ def delivery_list() -> str:
         statement = statement.where(Notification.request_no.ilike(f"%{request_no}%"))
     page = ListPage.fetch(statement, request.args.get("page", 1, type=int), current_app.config["ORDERS_PER_PAGE"])
     filters = {"outcome": outcome, "q": request_no}
-    return render_template("dashboard/deliveries.html", page=page, filters=filters, outcomes=DELIVERY_OUTCOMES, health=webhook_health.panel())
+    return render_template(
+        "dashboard/deliveries.html",
+        page=page,
+        filters=filters,
+        outcomes=DELIVERY_OUTCOMES,
+        health=webhook_health.panel(),
+    )
 
 
 def _get_delivery_or_404(delivery_id: int) -> Notification:
-    return db.get_or_404(Notification, delivery_id, description=gettext("There is no delivery #%(id)s.", id=delivery_id))
+    return db.get_or_404(
+        Notification, delivery_id, description=gettext("There is no delivery #%(id)s.", id=delivery_id)
+    )
 
 
 @bp.get("/deliveries/<int:delivery_id>")
 def delivery_detail(delivery_id: int) -> str:
     record = _get_delivery_or_404(delivery_id)
     return render_template(
-        "dashboard/delivery_detail.html", record=record, changes=orders.events_of_delivery(record), action_form=ActionForm()
+        "dashboard/delivery_detail.html",
+        record=record,
+        changes=orders.events_of_delivery(record),
+        action_form=ActionForm(),
     )
 
 

@@ -8,10 +8,11 @@ sandbox's signed notification updates it, so every order has a true history.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
@@ -30,8 +31,13 @@ bp = Blueprint("demo", __name__)
 HIDE_AMOUNTS_COOKIE = "hide_amounts"
 #: The order the story creates: priced and paid in USDT on Ethereum.
 STORY_ORDER = orders.NewOrder(
-    edition="normal", amount="18.5", currency="USDT", description="Oolong tea, 100 g",
-    goods_info="1 x Oolong tea, 100 g", timeout_minutes=30, networks=(2,),
+    edition="normal",
+    amount="18.5",
+    currency="USDT",
+    description="Oolong tea, 100 g",
+    goods_info="1 x Oolong tea, 100 g",
+    timeout_minutes=30,
+    networks=(2,),
 )
 
 
@@ -110,18 +116,25 @@ def story_reset() -> Response:
 # --- a month of orders ----------------------------------------------------------------------
 
 #: What the demo shop sells, with its prices (USDT-priced; some Pro orders are priced in USD).
-PRODUCTS = (("Oolong tea, 100 g", "18.5"), ("Jasmine green tea, 250 g", "24.9"), ("Tea set for two", "89"),
-            ("Matcha, 30 g", "32"), ("Earl Grey, 200 g", "14.75"), ("Gift card", "50"), ("Pu-erh cake, 357 g", "120"))
+PRODUCTS = (
+    ("Oolong tea, 100 g", "18.5"),
+    ("Jasmine green tea, 250 g", "24.9"),
+    ("Tea set for two", "89"),
+    ("Matcha, 30 g", "32"),
+    ("Earl Grey, 200 g", "14.75"),
+    ("Gift card", "50"),
+    ("Pu-erh cake, 357 g", "120"),
+)
 #: The networks and stablecoins a demo shopper pays with.
 PAY_WITH = (("USDT", 2), ("USDT", 3), ("USDT", 4), ("USDC", 2), ("USDC", 3))
 
 
 @dataclass(frozen=True)
 class PlannedOrder:
-    at: datetime      # when staff create it
-    outcome: str      # paid, expired, closed (by staff), failed (refused by the gateway) or open
+    at: datetime  # when staff create it
+    outcome: str  # paid, expired, closed (by staff), failed (refused by the gateway) or open
     new: orders.NewOrder
-    pay_with: str     # the sandbox's offer, "USDT:4"
+    pay_with: str  # the sandbox's offer, "USDT:4"
 
 
 def month_plan(now: datetime, rng: random.Random) -> list[PlannedOrder]:
@@ -129,7 +142,7 @@ def month_plan(now: datetime, rng: random.Random) -> list[PlannedOrder]:
     closed by staff, one refused by the gateway, and a few from the last hours still open."""
     plan = []
     for days_ago in range(29, -1, -1):
-        day = datetime.combine((now - timedelta(days=days_ago)).date(), time.min, timezone.utc)
+        day = datetime.combine((now - timedelta(days=days_ago)).date(), time.min, UTC)
         for _ in range(rng.choice((0, 1, 1, 2, 2, 3))):
             at = day + timedelta(hours=rng.randint(8, 20), minutes=rng.randint(0, 59))
             if at > now - timedelta(hours=2):
@@ -144,12 +157,22 @@ def month_plan(now: datetime, rng: random.Random) -> list[PlannedOrder]:
 def _planned(rng: random.Random, at: datetime, outcome: str) -> PlannedOrder:
     description, price = rng.choice(PRODUCTS)
     currency, network = rng.choice(PAY_WITH)
-    common: dict[str, Any] = dict(description=description, goods_info=f"1 x {description}", merchant_order_no="",
-                                  timeout_minutes=7 * 24 * 60 if outcome == "open" else 30)
+    common: dict[str, Any] = dict(
+        description=description,
+        goods_info=f"1 x {description}",
+        merchant_order_no="",
+        timeout_minutes=7 * 24 * 60 if outcome == "open" else 30,
+    )
     if outcome == "failed":  # below the gateway's minimum service fee: it refuses (41028)
         new = orders.NewOrder(edition="normal", amount="0.000001", currency=currency, networks=(network,), **common)
     elif rng.random() < 0.2:
-        new = orders.NewOrder(edition="pro", amount=price, currency="USD", currency_networks=(CurrencyNetworks(currency, (network,)),), **common)
+        new = orders.NewOrder(
+            edition="pro",
+            amount=price,
+            currency="USD",
+            currency_networks=(CurrencyNetworks(currency, (network,)),),
+            **common,
+        )
     else:
         new = orders.NewOrder(edition="normal", amount=price, currency=currency, networks=(network,), **common)
     return PlannedOrder(at, outcome, new, f"{currency}:{network}")
@@ -159,8 +182,9 @@ def _planned(rng: random.Random, at: datetime, outcome: str) -> PlannedOrder:
 def _test_clocks(sandbox: Any) -> Iterator[Callable[[datetime], None]]:
     """Yield ``move_to(moment)``, which sets the shop's clock and the sandbox's test clock to
     ``moment``; both are back on the wall clock after."""
+
     def move_to(moment: datetime) -> None:
-        offset = moment - datetime.now(timezone.utc)
+        offset = moment - datetime.now(UTC)
         models.clock_offset, sandbox.clock_offset = offset, offset.total_seconds()
 
     try:
@@ -180,7 +204,7 @@ def fill_month(staff_email: str | None, seed: int | None = None) -> int:
     sandbox = current_app.extensions["sparkpay_sandbox"]
     made = 0
     with _test_clocks(sandbox) as move_to:
-        for item in month_plan(datetime.now(timezone.utc), random.Random(seed)):
+        for item in month_plan(datetime.now(UTC), random.Random(seed)):
             move_to(item.at)
             result = orders.create_order(item.new, staff_email)
             if result.unknown:
@@ -195,7 +219,9 @@ def fill_month(staff_email: str | None, seed: int | None = None) -> int:
             elif item.outcome == "expired":
                 move_to(item.at + timedelta(minutes=31 + random.Random(request_no).randint(0, 30)))
                 sandbox.expire_due()  # its deadline has passed: the sandbox closes it, as the gateway would,
-                orders.refresh_from_gateway(orders.get_order(request_no), source="reconcile", actor="reconciler")  # and the reconciler sees it
+                orders.refresh_from_gateway(
+                    orders.get_order(request_no), source="reconcile", actor="reconciler"
+                )  # and the reconciler sees it
             elif item.outcome == "closed":
                 move_to(item.at + timedelta(minutes=random.Random(request_no).randint(5, 25)))
                 orders.close_order(orders.get_order(request_no), staff_email)
@@ -216,8 +242,13 @@ def hide_amounts() -> Response:
     """Switch amounts off or on in this browser, then go back where the presenter was."""
     hide = request.form.get("hide") == "1"
     response = redirect(local_path(request.form.get("next")) or url_for("demo.story"), 303)
-    response.set_cookie(HIDE_AMOUNTS_COOKIE, "1" if hide else "0", httponly=True, samesite="Lax",
-                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    response.set_cookie(
+        HIDE_AMOUNTS_COOKIE,
+        "1" if hide else "0",
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
     return response
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Mapping
 
 from flask import current_app
 from flask_babel import gettext
@@ -104,16 +104,33 @@ def create_order(new: NewPayment, staff_email: str | None) -> orders.CreateResul
     now = now_utc().replace(microsecond=0)
     request_no = orders.new_request_no()
     order = Order(
-        request_no=request_no, gateway=GATEWAY, edition="normal", status=CREATING,
-        amount=Decimal(format_amount(new.amount)), currency=new.currency,
-        merchant_order_no=new.merchant_order_no or request_no, user_id=new.user_id or "guest",
-        description=new.description, goods_info=new.description, order_time=now, timeout_at=now + PAYMENT_LIFETIME,
-        receive_network="", payer={"name": new.payer_name, "email": new.payer_email, "phone": new.payer_phone},
-        form_token=new.form_token, created_by=staff_email,
+        request_no=request_no,
+        gateway=GATEWAY,
+        edition="normal",
+        status=CREATING,
+        amount=Decimal(format_amount(new.amount)),
+        currency=new.currency,
+        merchant_order_no=new.merchant_order_no or request_no,
+        user_id=new.user_id or "guest",
+        description=new.description,
+        goods_info=new.description,
+        order_time=now,
+        timeout_at=now + PAYMENT_LIFETIME,
+        receive_network="",
+        payer={"name": new.payer_name, "email": new.payer_email, "phone": new.payer_phone},
+        form_token=new.form_token,
+        created_by=staff_email,
     )
     payment_request(order).to_payload()  # every field checked before anything is saved
-    order.events.append(OrderEvent(from_status=None, to_status=CREATING, source="staff", actor=staff_email,
-                                   detail=note("Order saved; asking the gateway.")))
+    order.events.append(
+        OrderEvent(
+            from_status=None,
+            to_status=CREATING,
+            source="staff",
+            actor=staff_email,
+            detail=note("Order saved; asking the gateway."),
+        )
+    )
     saved = orders.save_new(order)
     if saved is not order:
         return orders.CreateResult(saved, existing=True)
@@ -154,20 +171,39 @@ def _mismatch(order: Order, payment: Payment) -> Note | None:
     if payment.merchant_trade_no != order.request_no:
         return note("it is about payment %(number)s", number=payment.merchant_trade_no)
     if payment.amount != order.amount:
-        return note("amount %(amount)s differs from the stored %(stored)s", amount=str(payment.amount), stored=str(order.amount))
+        return note(
+            "amount %(amount)s differs from the stored %(stored)s", amount=str(payment.amount), stored=str(order.amount)
+        )
     if payment.currency != order.currency:
-        return note("currency %(currency)s differs from the stored %(stored)s", currency=payment.currency, stored=order.currency)
+        return note(
+            "currency %(currency)s differs from the stored %(stored)s", currency=payment.currency, stored=order.currency
+        )
     return None
 
 
-def apply_payment(order: Order, payment: Payment, *, source: str, actor: str | None, detail: Note = Note(),
-                  notification_id: int | None = None) -> str:
+def apply_payment(
+    order: Order,
+    payment: Payment,
+    *,
+    source: str,
+    actor: str | None,
+    detail: Note = Note(),
+    notification_id: int | None = None,
+) -> str:
     """Apply what ExamplePay says about the order (after checking it fits); return the outcome."""
     problem = _mismatch(order, payment)
     if problem:
         order.needs_attention = note("Gateway data does not match: %(problem)s.", problem=problem)
-        order.events.append(OrderEvent(from_status=order.status, to_status=order.status, source=source, actor=actor,
-                                       detail=detail + note("Not applied: %(problem)s.", problem=problem), notification_id=notification_id))
+        order.events.append(
+            OrderEvent(
+                from_status=order.status,
+                to_status=order.status,
+                source=source,
+                actor=actor,
+                detail=detail + note("Not applied: %(problem)s.", problem=problem),
+                notification_id=notification_id,
+            )
+        )
         return "mismatch"
     status = STATUS_OF.get(payment.status)
     if status is None:
@@ -178,8 +214,12 @@ def apply_payment(order: Order, payment: Payment, *, source: str, actor: str | N
         order.payment_order_no = payment.payment_no
         order.pay_time = order.completed_time = payment.paid_time if status == COMPLETED else None
     if order.status == CREATING and status == UNPAID and not order.cashier_url:
-        order.needs_attention = note("The gateway holds this payment but its payment link was lost: create a new order for the shopper.")
-    return orders.apply_status(order, status, source=source, actor=actor, detail=detail, notification_id=notification_id)
+        order.needs_attention = note(
+            "The gateway holds this payment but its payment link was lost: create a new order for the shopper."
+        )
+    return orders.apply_status(
+        order, status, source=source, actor=actor, detail=detail, notification_id=notification_id
+    )
 
 
 # --- notifications -------------------------------------------------------------------------
@@ -192,15 +232,26 @@ REFUSED = '{"code":"FAIL"}'
 
 def _read(raw_body: bytes, authorization: str | None, **window: int):  # type: ignore[no-untyped-def]
     config = current_app.config
-    return read_notification(raw_body, authorization, app_id=config["EXAMPLEPAY_APP_ID"], app_secret=config["EXAMPLEPAY_APP_SECRET"],
-                             notify_url=notify_url(), signed_url_form=config["EXAMPLEPAY_SIGNED_URL_FORM"], **window)
+    return read_notification(
+        raw_body,
+        authorization,
+        app_id=config["EXAMPLEPAY_APP_ID"],
+        app_secret=config["EXAMPLEPAY_APP_SECRET"],
+        notify_url=notify_url(),
+        signed_url_form=config["EXAMPLEPAY_SIGNED_URL_FORM"],
+        **window,
+    )
 
 
 def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> orders.DeliveryResult:
     """Verify, record and apply one delivery; acknowledge only what was committed."""
     text = raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     # The Authorization header is a signature, not a secret: kept so a replay can check it again.
-    kept_headers = {k: v for k, v in headers.items() if k.lower() in ("content-type", "user-agent", "content-length", "authorization")}
+    kept_headers = {
+        k: v
+        for k, v in headers.items()
+        if k.lower() in ("content-type", "user-agent", "content-length", "authorization")
+    }
     try:
         notification = _read(raw_body, headers.get("Authorization"))
     except ExamplePayError as error:
@@ -215,8 +266,16 @@ def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_add
         return _confirm_refund(order, notification.refund, actor=actor, notification_id=record.id)
 
     record = orders.record_verified_delivery(
-        Notification(gateway=GATEWAY, remote_addr=remote_addr, headers=kept_headers, body=text, verified=True, payload=text,
-                     request_no=payment.merchant_trade_no, pay_status=STATUS_OF.get(payment.status)),
+        Notification(
+            gateway=GATEWAY,
+            remote_addr=remote_addr,
+            headers=kept_headers,
+            body=text,
+            verified=True,
+            payload=text,
+            request_no=payment.merchant_trade_no,
+            pay_status=STATUS_OF.get(payment.status),
+        ),
         apply,
     )
     return orders.DeliveryResult(200, ACKNOWLEDGED, record.outcome)
@@ -228,17 +287,24 @@ def replay_notification(record: Notification, staff_email: str | None) -> tuple[
     try:
         notification = _read(record.body.encode("utf-8"), authorization, window_ms=STORED_SIGNATURES_KEEP)
     except ExamplePayError as error:
-        return False, gettext("The stored delivery does not verify any more (%(reason)s); nothing was applied.", reason=error.message)
+        return False, gettext(
+            "The stored delivery does not verify any more (%(reason)s); nothing was applied.", reason=error.message
+        )
 
     def apply(order: Order, label: Note) -> str:
         if notification.refund is None:
-            return apply_payment(order, notification.payment, source="replay", actor=staff_email, detail=label, notification_id=record.id)
-        return _confirm_refund(order, notification.refund, actor=staff_email, notification_id=record.id, source="replay")
+            return apply_payment(
+                order, notification.payment, source="replay", actor=staff_email, detail=label, notification_id=record.id
+            )
+        return _confirm_refund(
+            order, notification.refund, actor=staff_email, notification_id=record.id, source="replay"
+        )
 
     return orders.reapply(record, staff_email, notification.payment.merchant_trade_no, apply)
 
 
 # --- refunds -------------------------------------------------------------------------------
+
 
 def refund(order: Order, amount_text: str, reason: str, staff_email: str | None) -> tuple[bool, str]:
     """Refund (part of) a paid ExamplePay order: saved, then sent once; its life is written in the
@@ -255,19 +321,42 @@ def refund(order: Order, amount_text: str, reason: str, staff_email: str | None)
     with write_transaction():
         locked = orders._locked(order.id)
         if amount > locked.refundable:
-            return False, gettext("At most %(amount)s %(currency)s is left to refund.", amount=str(locked.refundable), currency=locked.currency)
-        record = Refund(order=locked, merchant_refund_no="RF" + secrets.token_hex(12).upper(), amount=amount, reason=reason,
-                        status=REFUND_REQUESTED, created_by=staff_email)
+            return False, gettext(
+                "At most %(amount)s %(currency)s is left to refund.",
+                amount=str(locked.refundable),
+                currency=locked.currency,
+            )
+        record = Refund(
+            order=locked,
+            merchant_refund_no="RF" + secrets.token_hex(12).upper(),
+            amount=amount,
+            reason=reason,
+            status=REFUND_REQUESTED,
+            created_by=staff_email,
+        )
         db.session.add(record)
-        _refund_event(locked, record, "staff", staff_email, note("Refund %(number)s of %(amount)s %(currency)s requested: %(reason)s",
-                                                                  number=record.merchant_refund_no, amount=str(amount), currency=locked.currency, reason=reason))
+        _refund_event(
+            locked,
+            record,
+            "staff",
+            staff_email,
+            note(
+                "Refund %(number)s of %(amount)s %(currency)s requested: %(reason)s",
+                number=record.merchant_refund_no,
+                amount=str(amount),
+                currency=locked.currency,
+                reason=reason,
+            ),
+        )
     return send_refund(record.id, source="staff", actor=staff_email)
 
 
 def send_refund(refund_id: int, *, source: str, actor: str | None) -> tuple[bool, str]:
     """Send a saved refund (again, under the same number: reading REFUND_NUMBER_IDEMPOTENT)."""
     record = db.session.get(Refund, refund_id)
-    request = RefundRequest(record.merchant_refund_no, record.order.payment_order_no or "", record.amount, record.reason)
+    request = RefundRequest(
+        record.merchant_refund_no, record.order.payment_order_no or "", record.amount, record.reason
+    )
     try:
         answer = gateway.examplepay_client().create_refund(request)
     except ApiError as error:
@@ -276,8 +365,17 @@ def send_refund(refund_id: int, *, source: str, actor: str | None) -> tuple[bool
         with write_transaction():
             order, record = _locked_refund(refund_id)
             record.status, record.error = REFUND_REFUSED, verbatim(error.message)
-            _refund_event(order, record, source, actor,
-                          note("Refund %(number)s refused by the gateway: %(meaning)s.", number=record.merchant_refund_no, meaning=note(error.meaning)))
+            _refund_event(
+                order,
+                record,
+                source,
+                actor,
+                note(
+                    "Refund %(number)s refused by the gateway: %(meaning)s.",
+                    number=record.merchant_refund_no,
+                    meaning=note(error.meaning),
+                ),
+            )
         return False, gettext("The gateway refused the refund: %(reason)s", reason=error.message)
     except ExamplePayError as error:
         return _refund_unanswered(refund_id, source, actor, error)
@@ -285,17 +383,30 @@ def send_refund(refund_id: int, *, source: str, actor: str | None) -> tuple[bool
         order, record = _locked_refund(refund_id)
         if record.status == REFUND_REQUESTED:
             record.status, record.refund_no, record.error = REFUND_ACCEPTED, answer.refund_no, None
-            _refund_event(order, record, source, actor,
-                          note("Refund %(number)s accepted by the gateway as %(refund_no)s.", number=record.merchant_refund_no, refund_no=answer.refund_no))
+            _refund_event(
+                order,
+                record,
+                source,
+                actor,
+                note(
+                    "Refund %(number)s accepted by the gateway as %(refund_no)s.",
+                    number=record.merchant_refund_no,
+                    refund_no=answer.refund_no,
+                ),
+            )
     return True, gettext("Refund accepted by the gateway. It shows as refunded once the gateway confirms it.")
 
 
 def _refund_unanswered(refund_id: int, source: str, actor: str | None, error: ExamplePayError) -> tuple[bool, str]:
     with write_transaction():
         order, record = _locked_refund(refund_id)
-        record.error = note("No answer (%(reason)s); it will be sent again under the same number.", reason=verbatim(error.message))
+        record.error = note(
+            "No answer (%(reason)s); it will be sent again under the same number.", reason=verbatim(error.message)
+        )
         _refund_event(order, record, source, actor, record.error)
-    return False, gettext("The gateway did not answer; the refund is saved and will be sent again under the same number.")
+    return False, gettext(
+        "The gateway did not answer; the refund is saved and will be sent again under the same number."
+    )
 
 
 def _locked_refund(refund_id: int) -> tuple[Order, Refund]:
@@ -306,31 +417,68 @@ def _locked_refund(refund_id: int) -> tuple[Order, Refund]:
     return order, db.session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
 
 
-def _confirm_refund(order: Order, refund_info, *, actor: str | None, notification_id: int, source: str = "webhook") -> str:  # type: ignore[no-untyped-def]
-    record = db.session.scalar(select(Refund).where(Refund.merchant_refund_no == refund_info.merchant_refund_no, Refund.order_id == order.id))
+def _confirm_refund(
+    order: Order, refund_info, *, actor: str | None, notification_id: int, source: str = "webhook"
+) -> str:  # type: ignore[no-untyped-def]
+    record = db.session.scalar(
+        select(Refund).where(Refund.merchant_refund_no == refund_info.merchant_refund_no, Refund.order_id == order.id)
+    )
     if record is None or refund_info.amount != record.amount:
-        order.needs_attention = note("The gateway reports a refund this shop did not ask for: %(number)s.", number=refund_info.merchant_refund_no)
-        order.events.append(OrderEvent(from_status=order.status, to_status=order.status, source=source, actor=actor,
-                                       notification_id=notification_id, detail=order.needs_attention))
+        order.needs_attention = note(
+            "The gateway reports a refund this shop did not ask for: %(number)s.", number=refund_info.merchant_refund_no
+        )
+        order.events.append(
+            OrderEvent(
+                from_status=order.status,
+                to_status=order.status,
+                source=source,
+                actor=actor,
+                notification_id=notification_id,
+                detail=order.needs_attention,
+            )
+        )
         return "mismatch"
     if record.status == REFUND_DONE:
         return "duplicate"
     record.status, record.refund_no, record.error = REFUND_DONE, refund_info.refund_no, None
-    _refund_event(order, record, source, actor, note("Refund %(number)s of %(amount)s %(currency)s done.", number=record.merchant_refund_no,
-                                                     amount=str(record.amount), currency=refund_info.currency), notification_id=notification_id)
+    _refund_event(
+        order,
+        record,
+        source,
+        actor,
+        note(
+            "Refund %(number)s of %(amount)s %(currency)s done.",
+            number=record.merchant_refund_no,
+            amount=str(record.amount),
+            currency=refund_info.currency,
+        ),
+        notification_id=notification_id,
+    )
     return "applied"
 
 
-def _refund_event(order: Order, record: Refund, source: str, actor: str | None, detail: Note, notification_id: int | None = None) -> None:
+def _refund_event(
+    order: Order, record: Refund, source: str, actor: str | None, detail: Note, notification_id: int | None = None
+) -> None:
     """A refund's step in the order's history (the order's own status does not change)."""
-    order.events.append(OrderEvent(from_status=order.status, to_status=order.status, source=source if source != "staff" else "refund",
-                                   actor=actor, detail=detail, notification_id=notification_id))
+    order.events.append(
+        OrderEvent(
+            from_status=order.status,
+            to_status=order.status,
+            source=source if source != "staff" else "refund",
+            actor=actor,
+            detail=detail,
+            notification_id=notification_id,
+        )
+    )
     order.updated_at = now_utc()  # the order row changes too, so its revision moves and live views redraw
 
 
 def resend_unanswered_refunds() -> int:
     """The reconciler's part: refunds saved but never answered are sent again (same number)."""
-    due = db.session.scalars(select(Refund.id).where(Refund.status == REFUND_REQUESTED, Refund.updated_at <= now_utc() - REFUND_RESEND_AFTER)).all()
+    due = db.session.scalars(
+        select(Refund.id).where(Refund.status == REFUND_REQUESTED, Refund.updated_at <= now_utc() - REFUND_RESEND_AFTER)
+    ).all()
     for refund_id in due:
         send_refund(refund_id, source="reconcile", actor="reconciler")
     return len(due)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -22,7 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from examplepay import readings
-from sparkpay.networks import CRYPTO_CURRENCIES, FIAT_CURRENCIES, Network, TOKENS
+from sparkpay.networks import CRYPTO_CURRENCIES, FIAT_CURRENCIES, TOKENS, Network
 
 #: How many extra split receivers the form offers.
 OTHER_RECEIVER_ROWS = 3
@@ -40,7 +41,10 @@ def network_choices() -> list[SelectChoice]:
 def currency_network_choices() -> list[SelectChoice]:
     """Every payable (currency, network) pair, as ``"USDT:4"`` -> ``"USDT on Polygon"``."""
     return [
-        SelectChoice(f"{currency}:{network.value}", gettext("%(currency)s on %(network)s", currency=currency, network=network.label))
+        SelectChoice(
+            f"{currency}:{network.value}",
+            gettext("%(currency)s on %(network)s", currency=currency, network=network.label),
+        )
         for currency in CRYPTO_CURRENCIES
         for network in Network
         if currency in TOKENS[network]
@@ -62,11 +66,16 @@ class OrderForm(FlaskForm):
     goods_info = TextAreaField(_l("Goods"), validators=[DataRequired(), Length(max=512)])
     amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=40)])
     currency = SelectField(_l("Currency"))
-    timeout_minutes = IntegerField(_l("Shopper has (minutes) to pay"), default=30, validators=[InputRequired(), NumberRange(min=1, max=7 * 24 * 60)]
+    timeout_minutes = IntegerField(
+        _l("Shopper has (minutes) to pay"),
+        default=30,
+        validators=[InputRequired(), NumberRange(min=1, max=7 * 24 * 60)],
     )
     merchant_order_no = StringField(_l("Your order number (optional)"), validators=[Optional(), Length(max=64)])
     user_id = StringField(_l("Shopper's user id (optional)"), validators=[Optional(), Length(max=64)])
-    networks = MultiCheckboxField(_l("Accepted networks (none ticked: all that carry the currency)"), choices=network_choices())
+    networks = MultiCheckboxField(
+        _l("Accepted networks (none ticked: all that carry the currency)"), choices=network_choices()
+    )
     currency_networks = MultiCheckboxField(_l("Currencies and networks the shopper may pay with (none ticked: all)"))
     split = BooleanField(_l("Split the revenue"))
     seller_amount = StringField(_l("Seller amount"), validators=[Optional(), Length(max=40)])

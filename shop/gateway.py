@@ -68,14 +68,16 @@ def _mount_examplepay_sandbox(app: Flask) -> None:
 
     from .extensions import csrf
 
-    blueprint = create_blueprint(Settings(
-        app_id=app.config["EXAMPLEPAY_APP_ID"],
-        app_secret=app.config["EXAMPLEPAY_APP_SECRET"],
-        db_path=str(Path(app.instance_path) / "examplepay_sandbox.db"),
-        public_url=app.config["PUBLIC_BASE_URL"] + BASE_PATH,
-        signed_url_form=app.config["EXAMPLEPAY_SIGNED_URL_FORM"],
-        retry_scale=app.config["SANDBOX_RETRY_SCALE"],
-    ))
+    blueprint = create_blueprint(
+        Settings(
+            app_id=app.config["EXAMPLEPAY_APP_ID"],
+            app_secret=app.config["EXAMPLEPAY_APP_SECRET"],
+            db_path=str(Path(app.instance_path) / "examplepay_sandbox.db"),
+            public_url=app.config["PUBLIC_BASE_URL"] + BASE_PATH,
+            signed_url_form=app.config["EXAMPLEPAY_SIGNED_URL_FORM"],
+            retry_scale=app.config["SANDBOX_RETRY_SCALE"],
+        )
+    )
     app.extensions["examplepay_sandbox"] = blueprint.gateway  # type: ignore[attr-defined]
     csrf.exempt(blueprint)
     app.register_blueprint(blueprint, url_prefix=BASE_PATH)

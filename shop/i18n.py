@@ -7,7 +7,8 @@ README's "Translations" section say how the catalogue is rebuilt.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, has_request_context, redirect, request
 from flask_babel import Babel, get_locale
@@ -54,7 +55,11 @@ def switch() -> Response:
     response = redirect(target, 303)
     if language in LANGUAGES:
         response.set_cookie(
-            COOKIE, language, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
+            COOKIE,
+            language,
+            max_age=COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
             secure=current_app.config["SESSION_COOKIE_SECURE"],
         )
     return response
@@ -62,7 +67,10 @@ def switch() -> Response:
 
 # --- the catalogue ---------------------------------------------------------------------------
 
-def extract_gateway_codes(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
+
+def extract_gateway_codes(
+    fileobj: Any, keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, str, str, list[str]]]:
     """Babel extractor for ``sparkpay/errors.py``: each error code's meaning and hint.
 
     The SDK stays free of any translation machinery; the shop shows these words to staff.

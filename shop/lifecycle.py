@@ -17,7 +17,11 @@ WIDTH, HEIGHT = 720, 310
 NODE_WIDTH, NODE_HEIGHT = 128, 40
 #: Where each status sits (top-left corner of its box); "new" is the start dot.
 NODES: dict[str, tuple[int, int]] = {
-    CREATING: (130, 110), UNPAID: (330, 30), CLOSED: (330, 190), COMPLETED: (560, 110), FAILED: (130, 250),
+    CREATING: (130, 110),
+    UNPAID: (330, 30),
+    CLOSED: (330, 190),
+    COMPLETED: (560, 110),
+    FAILED: (130, 250),
 }
 START = (40, 130)
 #: Each transition's line (SVG path data) and where its step numbers go, laid out by hand; a
@@ -85,10 +89,12 @@ def lifecycle(order: Order) -> Lifecycle:
         steps.append(step)
         taken.setdefault((event.from_status, event.to_status or ""), []).append(step)
     visited = {status for change in taken for status in change if status}
-    nodes = tuple(Node(status, status_label(status), x, y, status in visited, status == order.status) for status, (x, y) in NODES.items())
+    nodes = tuple(
+        Node(status, status_label(status), x, y, status in visited, status == order.status)
+        for status, (x, y) in NODES.items()
+    )
     edges = tuple(
-        Edge(path, label_x, label_y, tuple(taken.get(key, ())))
-        for key, (path, (label_x, label_y)) in EDGES.items()
+        Edge(path, label_x, label_y, tuple(taken.get(key, ()))) for key, (path, (label_x, label_y)) in EDGES.items()
     )
     path = [status_label(changes[0].from_status) if changes and changes[0].from_status else gettext("new")]
     path += [status_label(e.to_status) for e in changes]

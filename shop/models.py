@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,14 +19,13 @@ from sparkpay.protocol import STATUS_CLOSED, STATUS_COMPLETED, STATUS_UNPAID
 from .extensions import db
 from .notes import Note, NoteText
 
-
 #: Added to the wall clock by ``now_utc``. Zero, except while demo mode fills the shop with last
 #: month's orders (shop/demo.py), when the sandbox's test clock moves back by the same amount.
 clock_offset = timedelta(0)
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc) + clock_offset
+    return datetime.now(UTC) + clock_offset
 
 
 class UTCDateTime(types.TypeDecorator):
@@ -40,10 +39,10 @@ class UTCDateTime(types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return value.replace(tzinfo=timezone.utc) if value is not None else None
+        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 class DecimalText(types.TypeDecorator):
@@ -147,13 +146,11 @@ class Order(db.Model):
     last_queried_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     needs_attention: Mapped[Note | None] = mapped_column(NoteText, nullable=True)
 
-    events: Mapped[list["OrderEvent"]] = relationship(
+    events: Mapped[list[OrderEvent]] = relationship(
         back_populates="order", order_by="OrderEvent.id", cascade="all, delete-orphan"
     )
-    notifications: Mapped[list["Notification"]] = relationship(
-        back_populates="order", order_by="Notification.id"
-    )
-    refunds: Mapped[list["Refund"]] = relationship(back_populates="order", order_by="Refund.id")
+    notifications: Mapped[list[Notification]] = relationship(back_populates="order", order_by="Notification.id")
+    refunds: Mapped[list[Refund]] = relationship(back_populates="order", order_by="Refund.id")
 
     # Every UPDATE carries "WHERE revision = <read>" and bumps it: a concurrent writer that
     # read an older row fails instead of overwriting (and the live views poll on it).

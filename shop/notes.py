@@ -84,8 +84,10 @@ def verbatim(text: str | None) -> Note:
 def _render(part: _Part, *, html: bool) -> str:
     if part.verbatim:
         return Markup('<span lang="en">%s</span>') % part.text if html else part.text
-    values = {name: (value.__html__() if html else str(value)) if isinstance(value, Note) else value
-              for name, value in part.values}
+    values = {
+        name: (value.__html__() if html else str(value)) if isinstance(value, Note) else value
+        for name, value in part.values
+    }
     translated = gettext(part.text)
     if html:
         translated = escape(translated)  # Markup: % escapes the values, nested notes stay markup
@@ -95,7 +97,9 @@ def _render(part: _Part, *, html: bool) -> str:
 def _part_to_json(part: _Part) -> dict[str, Any]:
     if part.verbatim:
         return {"x": part.text}
-    values = {name: {"note": json.loads(value.to_json())} if isinstance(value, Note) else value for name, value in part.values}
+    values = {
+        name: {"note": json.loads(value.to_json())} if isinstance(value, Note) else value for name, value in part.values
+    }
     return {"t": part.text, "v": values} if values else {"t": part.text}
 
 

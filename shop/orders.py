@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext
@@ -21,8 +22,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sparkpay import (
     ApiError,
     CurrencyNetworks,
-    GatewayServerError,
     DivideDetail,
+    GatewayServerError,
     OrderAlreadyClosedError,
     OrderNotClosableError,
     OrderNotFoundError,
@@ -36,12 +37,11 @@ from sparkpay import (
 )
 from sparkpay.models import format_amount, to_datetime
 from sparkpay.networks import format_receive_network, parse_receive_network
-from sparkpay.protocol import DUPLICATE_REQUEST_NO_CODE
 from sparkpay.notifications import open_notification
+from sparkpay.protocol import DUPLICATE_REQUEST_NO_CODE
 
 from . import examplepay_orders, gateway
 from .extensions import db, write_transaction
-from .notes import Note, note, verbatim
 from .models import (
     CLOSED,
     COMPLETED,
@@ -54,6 +54,7 @@ from .models import (
     OrderEvent,
     now_utc,
 )
+from .notes import Note, note, verbatim
 
 log = logging.getLogger("shop.orders")
 
@@ -82,6 +83,7 @@ def get_order(request_no: str, *, for_update: bool = False) -> Order | None:
 
     ``for_update`` locks its row until the caller's write transaction ends.
     """
+
     def one(condition) -> Order | None:  # type: ignore[no-untyped-def]
         query = select(Order).where(condition)
         return db.session.scalar(_for_update(query) if for_update else query)
@@ -93,6 +95,7 @@ def get_order(request_no: str, *, for_update: bool = False) -> Order | None:
 
 
 # --- the state machine ---------------------------------------------------------------------
+
 
 def apply_status(
     order: Order,
@@ -121,9 +124,19 @@ def apply_status(
     if old_status == CLOSED and new_status == COMPLETED:
         order.needs_attention = note("Paid after it was closed: check with the shopper whether to refund or fulfil.")
         detail = detail + note("Payment arrived after the order was closed.")
-    order.events.append(OrderEvent(from_status=old_status, to_status=new_status, source=source, actor=actor, detail=detail,
-                                   notification_id=notification_id))
-    log.info("order %s: %s -> %s (%s%s)", order.request_no, old_status, new_status, source, f", {actor}" if actor else "")
+    order.events.append(
+        OrderEvent(
+            from_status=old_status,
+            to_status=new_status,
+            source=source,
+            actor=actor,
+            detail=detail,
+            notification_id=notification_id,
+        )
+    )
+    log.info(
+        "order %s: %s -> %s (%s%s)", order.request_no, old_status, new_status, source, f", {actor}" if actor else ""
+    )
     return "applied"
 
 
@@ -154,35 +167,67 @@ def mismatch(order: Order, info: PaymentOrder) -> Note | None:
     if info.amount is not None and info.is_pro != order.is_pro:
         return note("edition differs from the stored order")
     if info.amount is not None and info.amount != order.amount:
-        return note("amount %(amount)s differs from the stored %(stored)s", amount=format_amount(info.amount), stored=format_amount(order.amount))
+        return note(
+            "amount %(amount)s differs from the stored %(stored)s",
+            amount=format_amount(info.amount),
+            stored=format_amount(order.amount),
+        )
     if info.currency and info.currency != order.currency:
-        return note("currency %(currency)s differs from the stored %(stored)s", currency=info.currency, stored=order.currency)
+        return note(
+            "currency %(currency)s differs from the stored %(stored)s", currency=info.currency, stored=order.currency
+        )
     if (
         info.pay_status == COMPLETED
         and not order.is_pro
         and info.real_pay_amount is not None
         and info.real_pay_amount < order.amount
     ):
-        return note("only %(paid)s of %(amount)s was paid", paid=format_amount(info.real_pay_amount), amount=format_amount(order.amount))
+        return note(
+            "only %(paid)s of %(amount)s was paid",
+            paid=format_amount(info.real_pay_amount),
+            amount=format_amount(order.amount),
+        )
     return None
 
 
 def _apply_gateway_statement(
-    order: Order, info: PaymentOrder, *, source: str, actor: str | None, detail: Note = Note(), notification_id: int | None = None
+    order: Order,
+    info: PaymentOrder,
+    *,
+    source: str,
+    actor: str | None,
+    detail: Note = Note(),
+    notification_id: int | None = None,
 ) -> str:
     """Apply what the gateway says about ``order`` (after checking it fits); return the outcome."""
     problem = mismatch(order, info)
     if problem:
         order.needs_attention = note("Gateway data does not match: %(problem)s.", problem=problem)
-        order.events.append(OrderEvent(from_status=order.status, to_status=order.status, source=source, actor=actor,
-                                       detail=detail + note("Not applied: %(problem)s.", problem=problem), notification_id=notification_id))
+        order.events.append(
+            OrderEvent(
+                from_status=order.status,
+                to_status=order.status,
+                source=source,
+                actor=actor,
+                detail=detail + note("Not applied: %(problem)s.", problem=problem),
+                notification_id=notification_id,
+            )
+        )
         log.warning("order %s: %s statement not applied: %s", order.request_no, source, problem)
         return "mismatch"
     if info.pay_status not in (UNPAID, COMPLETED, CLOSED):
         return "stale"
     if info.pay_status == CLOSED and source in ("query", "reconcile") and order.timeout_at <= now_utc():
         source = "timeout"
-    return apply_status(order, info.pay_status, source=source, actor=actor, detail=detail, gateway_order=info, notification_id=notification_id)
+    return apply_status(
+        order,
+        info.pay_status,
+        source=source,
+        actor=actor,
+        detail=detail,
+        gateway_order=info,
+        notification_id=notification_id,
+    )
 
 
 def _for_update(query: Select) -> Select:
@@ -196,6 +241,7 @@ def _locked(order_id: int) -> Order:
 
 
 # --- creation ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class NewOrder:
@@ -246,7 +292,9 @@ def build_request(new: NewOrder, request_no: str, now: datetime) -> OrderRequest
             available_payment_currency_networks=new.currency_networks,
             **common,
         )
-    return OrderRequest(total_amount=new.amount, merchant_order_currency=new.currency, receive_network=new.networks, **common)  # type: ignore[arg-type]
+    return OrderRequest(
+        total_amount=new.amount, merchant_order_currency=new.currency, receive_network=new.networks, **common
+    )  # type: ignore[arg-type]
 
 
 def request_for(order: Order) -> OrderRequest | ProOrderRequest:
@@ -268,7 +316,9 @@ def request_for(order: Order) -> OrderRequest | ProOrderRequest:
         return ProOrderRequest(
             pricing_amount=order.amount,
             pricing_currency=order.currency,
-            available_payment_currency_networks=tuple(CurrencyNetworks.from_dict(p) for p in order.currency_networks or ()),
+            available_payment_currency_networks=tuple(
+                CurrencyNetworks.from_dict(p) for p in order.currency_networks or ()
+            ),
             **common,
         )
     return OrderRequest(
@@ -301,14 +351,22 @@ def create_order(new: NewOrder, staff_email: str | None) -> CreateResult:
         description=request.merchant_order_desc,
         goods_info=request.goods_info,
         order_time=now,
-        timeout_at=datetime.fromtimestamp(request.merchant_order_timeout, tz=timezone.utc),
+        timeout_at=datetime.fromtimestamp(request.merchant_order_timeout, tz=UTC),
         receive_network="" if is_pro else format_receive_network(request.receive_network),  # type: ignore[union-attr]
         currency_networks=[p.to_dict() for p in request.available_payment_currency_networks] if is_pro else None,  # type: ignore[union-attr]
         divide_detail=request.divide_detail.to_dict() if request.divide_detail else None,
         form_token=new.form_token,
         created_by=staff_email,
     )
-    order.events.append(OrderEvent(from_status=None, to_status=CREATING, source="staff", actor=staff_email, detail=note("Order saved; asking the gateway.")))
+    order.events.append(
+        OrderEvent(
+            from_status=None,
+            to_status=CREATING,
+            source="staff",
+            actor=staff_email,
+            detail=note("Order saved; asking the gateway."),
+        )
+    )
     saved = save_new(order)
     if saved is not order:
         return CreateResult(saved, existing=True)
@@ -348,19 +406,26 @@ def send_create(order: Order, *, source: str) -> CreateResult:
     except ApiError as error:
         if error.code == DUPLICATE_REQUEST_NO_CODE and source != "create":
             # The gateway has an order under this number but refuses the re-send: ask it.
-            return CreateResult(order, unknown=refresh_from_gateway(order, source=source, query_only=True) == "unreachable")
+            return CreateResult(
+                order, unknown=refresh_from_gateway(order, source=source, query_only=True) == "unreachable"
+            )
         return create_refused(order, source, error, code=error.code)
     return create_accepted(order, source, result.cashier_url, result.payment_order_no)
 
 
 # What a create call's answer does to the order, whichever gateway gave it.
 
+
 def create_unanswered(order: Order, source: str, reason: str) -> CreateResult:
     """No usable answer: the order stays CREATING, and says why, until it is checked again."""
     with write_transaction():
         order = _locked(order.id)
-        order.last_error = note("Outcome unknown (%(reason)s); the order will be checked with the gateway.", reason=verbatim(reason))
-        order.events.append(OrderEvent(from_status=CREATING, to_status=CREATING, source=source, detail=order.last_error))
+        order.last_error = note(
+            "Outcome unknown (%(reason)s); the order will be checked with the gateway.", reason=verbatim(reason)
+        )
+        order.events.append(
+            OrderEvent(from_status=CREATING, to_status=CREATING, source=source, detail=order.last_error)
+        )
     return CreateResult(order, unknown=True)
 
 
@@ -369,7 +434,14 @@ def create_refused(order: Order, source: str, error: Any, *, code: int | None = 
     with write_transaction():
         order = _locked(order.id)
         order.last_error_code, order.last_error = code, verbatim(error.message)
-        apply_status(order, FAILED, source=source, detail=note("Gateway refused the order: %(code)s %(meaning)s.", code=error.code, meaning=note(error.meaning)))
+        apply_status(
+            order,
+            FAILED,
+            source=source,
+            detail=note(
+                "Gateway refused the order: %(code)s %(meaning)s.", code=error.code, meaning=note(error.meaning)
+            ),
+        )
     return CreateResult(order, error=error)
 
 
@@ -384,6 +456,7 @@ def create_accepted(order: Order, source: str, cashier_url: str, payment_order_n
 
 
 # --- query, close, reconcile ---------------------------------------------------------------
+
 
 def refresh_from_gateway(order: Order, *, source: str, actor: str | None = None, query_only: bool = False) -> str:
     """Ask the gateway for the order's status and apply it; return the outcome.
@@ -439,7 +512,9 @@ def record_check(order: Order, actor: str | None, outcome: str) -> None:
         return
     with write_transaction():
         locked = _locked(order.id)
-        locked.events.append(OrderEvent(from_status=locked.status, to_status=locked.status, source="query", actor=actor, detail=detail))
+        locked.events.append(
+            OrderEvent(from_status=locked.status, to_status=locked.status, source="query", actor=actor, detail=detail)
+        )
 
 
 def query_if_due(order: Order) -> None:
@@ -463,7 +538,9 @@ def close_order(order: Order, staff_email: str | None) -> CloseResult:
     if order.gateway == examplepay_orders.GATEWAY:
         return CloseResult(False, gettext("ExamplePay cannot close a payment; it closes by itself when left unpaid."))
     if order.status != UNPAID:
-        return CloseResult(False, gettext("Only orders awaiting payment can be closed. Status: %(status)s.", status=order.status_label))
+        return CloseResult(
+            False, gettext("Only orders awaiting payment can be closed. Status: %(status)s.", status=order.status_label)
+        )
     try:
         gateway.client().close_order(order.request_no)
     except OrderAlreadyClosedError:
@@ -474,13 +551,25 @@ def close_order(order: Order, staff_email: str | None) -> CloseResult:
         db.session.refresh(order)
         if order.status == COMPLETED:
             return CloseResult(False, gettext("The gateway refused to close it: the shopper has already paid."))
-        return CloseResult(False, gettext("The gateway refused to close it (43006): its status does not allow closing."))
+        return CloseResult(
+            False, gettext("The gateway refused to close it (43006): its status does not allow closing.")
+        )
     except OrderNotFoundError:
         return CloseResult(False, gettext("The gateway does not know this order (43005)."))
     except ApiError as error:
-        return CloseResult(False, gettext("The gateway refused to close it: %(code)s %(meaning)s.", code=error.code, meaning=gettext(error.meaning)))
+        return CloseResult(
+            False,
+            gettext(
+                "The gateway refused to close it: %(code)s %(meaning)s.",
+                code=error.code,
+                meaning=gettext(error.meaning),
+            ),
+        )
     except SparkPayError as error:
-        return CloseResult(False, gettext("Could not reach the gateway (%(reason)s); nothing changed. Try again.", reason=error.message))
+        return CloseResult(
+            False,
+            gettext("Could not reach the gateway (%(reason)s); nothing changed. Try again.", reason=error.message),
+        )
     with write_transaction():
         locked = _locked(order.id)
         apply_status(locked, CLOSED, source="close", actor=staff_email, detail=note("Closed at the gateway by staff."))
@@ -514,7 +603,9 @@ def reconcile(limit: int = 500) -> ReconcileSummary:
         except SQLAlchemyError:
             # Changed by someone else mid-way (a notification, staff): the next run sees it.
             db.session.rollback()
-            log.warning("order %s: changed while being reconciled; left for the next run", order.request_no, exc_info=True)
+            log.warning(
+                "order %s: changed while being reconciled; left for the next run", order.request_no, exc_info=True
+            )
             outcome = "conflict"
         summary.checked += 1
         summary.changed += outcome == "applied"
@@ -525,6 +616,7 @@ def reconcile(limit: int = 500) -> ReconcileSummary:
 
 
 # --- notifications -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DeliveryResult:
@@ -545,25 +637,47 @@ def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_add
     kept_headers = {k: v for k, v in headers.items() if k.lower() in ("content-type", "user-agent", "content-length")}
     merchant_key, platform_public = gateway.notification_keys()
     try:
-        notification = open_notification(raw_body, merchant_private_key=merchant_key, platform_public_key=platform_public)
+        notification = open_notification(
+            raw_body, merchant_private_key=merchant_key, platform_public_key=platform_public
+        )
     except SparkPayError as error:
         record_refused_delivery("sparkpay", remote_addr, kept_headers, text, error.message)
         return DeliveryResult(400, "refused", "rejected")
 
     info = notification.order
     record = record_verified_delivery(
-        Notification(remote_addr=remote_addr, headers=kept_headers, body=text, verified=True,
-                     payload=notification.payload.decode("utf-8", errors="replace"), request_no=info.request_no, pay_status=info.pay_status),
-        lambda order, record: _apply_gateway_statement(order, info, source="webhook", actor=f"notification #{record.id}", notification_id=record.id),
+        Notification(
+            remote_addr=remote_addr,
+            headers=kept_headers,
+            body=text,
+            verified=True,
+            payload=notification.payload.decode("utf-8", errors="replace"),
+            request_no=info.request_no,
+            pay_status=info.pay_status,
+        ),
+        lambda order, record: _apply_gateway_statement(
+            order, info, source="webhook", actor=f"notification #{record.id}", notification_id=record.id
+        ),
     )
     return DeliveryResult(200, "SUCCESS", record.outcome)
 
 
-def record_refused_delivery(gateway_name: str, remote_addr: str | None, headers: Mapping[str, str], text: str, reason: str) -> None:
+def record_refused_delivery(
+    gateway_name: str, remote_addr: str | None, headers: Mapping[str, str], text: str, reason: str
+) -> None:
     """Keep a delivery that did not verify, for the inspector, and say so in the log."""
     with write_transaction():
-        db.session.add(Notification(gateway=gateway_name, remote_addr=remote_addr, headers=headers, body=text,
-                                    verified=False, error=verbatim(reason), outcome="rejected"))
+        db.session.add(
+            Notification(
+                gateway=gateway_name,
+                remote_addr=remote_addr,
+                headers=headers,
+                body=text,
+                verified=False,
+                error=verbatim(reason),
+                outcome="rejected",
+            )
+        )
     log.warning("%s delivery from %s refused: %s", gateway_name, remote_addr, reason)
 
 
@@ -594,14 +708,26 @@ def replay_notification(record: Notification, staff_email: str | None) -> tuple[
         return examplepay_orders.replay_notification(record, staff_email)
     merchant_key, platform_public = gateway.notification_keys()
     try:
-        info = open_notification(record.body.encode("utf-8"), merchant_private_key=merchant_key, platform_public_key=platform_public).order
+        info = open_notification(
+            record.body.encode("utf-8"), merchant_private_key=merchant_key, platform_public_key=platform_public
+        ).order
     except SparkPayError as error:
-        return False, gettext("The stored delivery does not verify any more (%(reason)s); nothing was applied.", reason=error.message)
-    return reapply(record, staff_email, info.request_no, lambda order, label: _apply_gateway_statement(
-        order, info, source="replay", actor=staff_email, detail=label, notification_id=record.id))
+        return False, gettext(
+            "The stored delivery does not verify any more (%(reason)s); nothing was applied.", reason=error.message
+        )
+    return reapply(
+        record,
+        staff_email,
+        info.request_no,
+        lambda order, label: _apply_gateway_statement(
+            order, info, source="replay", actor=staff_email, detail=label, notification_id=record.id
+        ),
+    )
 
 
-def reapply(record: Notification, staff_email: str | None, request_no: str, apply: Callable[[Order, Note], str]) -> tuple[bool, str]:
+def reapply(
+    record: Notification, staff_email: str | None, request_no: str, apply: Callable[[Order, Note], str]
+) -> tuple[bool, str]:
     """Re-apply a stored delivery, already verified again, to its order (``apply`` gets the locked
     order and the history label); a replay that changes nothing is written too."""
     label = note("Replay of notification #%(id)s.", id=record.id)
@@ -612,15 +738,27 @@ def reapply(record: Notification, staff_email: str | None, request_no: str, appl
         before = order.status
         outcome = apply(order, label)
         if outcome in ("duplicate", "stale"):
-            order.events.append(OrderEvent(from_status=before, to_status=before, source="replay", actor=staff_email, notification_id=record.id,
-                                           detail=label + note("Nothing to change.")))
+            order.events.append(
+                OrderEvent(
+                    from_status=before,
+                    to_status=before,
+                    source="replay",
+                    actor=staff_email,
+                    notification_id=record.id,
+                    detail=label + note("Nothing to change."),
+                )
+            )
     if outcome == "applied":
         return True, gettext("Applied again. Status: %(status)s.", status=order.status_label)
     if outcome == "mismatch":
-        return False, gettext("The delivery does not match the order; it is flagged for review and nothing was applied.")
+        return False, gettext(
+            "The delivery does not match the order; it is flagged for review and nothing was applied."
+        )
     return False, gettext("Nothing to change. Status: %(status)s.", status=order.status_label)
 
 
 def events_of_delivery(record: Notification) -> list[OrderEvent]:
     """What a delivery changed in its order's history: on arrival, and at each replay."""
-    return list(db.session.scalars(select(OrderEvent).where(OrderEvent.notification_id == record.id).order_by(OrderEvent.id)))
+    return list(
+        db.session.scalars(select(OrderEvent).where(OrderEvent.notification_id == record.id).order_by(OrderEvent.id))
+    )

@@ -10,7 +10,8 @@ from decimal import Decimal
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 from flask import Flask, current_app, has_request_context, url_for
-from flask_babel import format_datetime, get_locale, gettext, lazy_gettext as _l
+from flask_babel import format_datetime, get_locale, gettext
+from flask_babel import lazy_gettext as _l
 
 from sparkpay.networks import network_label, parse_receive_network
 
@@ -74,7 +75,7 @@ def event_actor(event: OrderEvent) -> str:
 
 
 def gateway_name(gateway: str) -> str:
-    """"examplepay" -> "ExamplePay" (an order's or a delivery's gateway)."""
+    """ "examplepay" -> "ExamplePay" (an order's or a delivery's gateway)."""
     return GATEWAYS.get(gateway, gateway)
 
 
@@ -87,7 +88,7 @@ def status_label(status: str | None) -> str:
 
 
 def network_labels(receive_network: str) -> str:
-    """"1,2" -> "Ethereum (ERC-20), Tron (TRC-20)"; unknown numbers shown as they are."""
+    """ "1,2" -> "Ethereum (ERC-20), Tron (TRC-20)"; unknown numbers shown as they are."""
     try:
         return ", ".join(network_label(n) for n in parse_receive_network(receive_network))
     except ValueError:
@@ -114,7 +115,19 @@ def public_url(endpoint: str, **values: object) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for function in (money, utc, day, status_label, network_labels, pretty_json, delivery_outcome, event_source, event_actor, role_label, gateway_name):
+    for function in (
+        money,
+        utc,
+        day,
+        status_label,
+        network_labels,
+        pretty_json,
+        delivery_outcome,
+        event_source,
+        event_actor,
+        role_label,
+        gateway_name,
+    ):
         app.add_template_filter(function)
     app.add_template_global(public_url, "public_url")
 

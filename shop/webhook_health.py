@@ -5,7 +5,7 @@ arrives (WEBHOOK_SILENCE_MINUTES)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -26,15 +26,15 @@ DAYS = 14
 class Health:
     accepted: DailyChart
     refused: DailyChart
-    reasons: tuple[tuple[Note, int], ...]       # why deliveries were refused, most frequent first
+    reasons: tuple[tuple[Note, int], ...]  # why deliveries were refused, most frequent first
     last_good: tuple[tuple[str, Notification], ...]  # (gateway, its last verified delivery)
 
 
 @dataclass(frozen=True)
 class Silence:
-    since: datetime | None   # the last verified delivery, None if there never was one
+    since: datetime | None  # the last verified delivery, None if there never was one
     minutes: int | None
-    waiting: int             # orders awaiting payment longer than the silence window
+    waiting: int  # orders awaiting payment longer than the silence window
 
 
 def _count(n: Decimal) -> str:
@@ -43,22 +43,30 @@ def _count(n: Decimal) -> str:
 
 def panel() -> Health:
     days = last_days(DAYS)
-    since = datetime.combine(days[0], time.min, timezone.utc)
+    since = datetime.combine(days[0], time.min, UTC)
     received_day = func.date(Notification.received_at)
     per_day: dict[bool, dict] = {True: {}, False: {}}
     for day, verified, count in db.session.execute(
-        select(received_day, Notification.verified, func.count()).where(Notification.received_at >= since)
+        select(received_day, Notification.verified, func.count())
+        .where(Notification.received_at >= since)
         .group_by(received_day, Notification.verified)
     ):
         per_day[bool(verified)][day_of(day)] = Decimal(count)
     reasons = db.session.execute(
-        select(Notification.error, func.count()).where(Notification.received_at >= since, Notification.verified.is_(False))
-        .group_by(Notification.error).order_by(func.count().desc()).limit(10)
+        select(Notification.error, func.count())
+        .where(Notification.received_at >= since, Notification.verified.is_(False))
+        .group_by(Notification.error)
+        .order_by(func.count().desc())
+        .limit(10)
     ).all()
     last_good = []
     for gateway in db.session.scalars(select(Notification.gateway).distinct().order_by(Notification.gateway)):
-        latest = db.session.scalar(select(Notification).where(Notification.gateway == gateway, Notification.verified.is_(True))
-                                   .order_by(Notification.id.desc()).limit(1))
+        latest = db.session.scalar(
+            select(Notification)
+            .where(Notification.gateway == gateway, Notification.verified.is_(True))
+            .order_by(Notification.id.desc())
+            .limit(1)
+        )
         if latest is not None:
             last_good.append((gateway, latest))
     return Health(
@@ -78,10 +86,17 @@ def silence(now: datetime | None = None) -> Silence | None:
     now = now or now_utc()
     window_start = now - timedelta(minutes=minutes)
     # Newest first by id (its index): no scan of the whole delivery log on every staff page.
-    since = db.session.scalar(select(Notification.received_at).where(Notification.verified.is_(True)).order_by(Notification.id.desc()).limit(1))
+    since = db.session.scalar(
+        select(Notification.received_at)
+        .where(Notification.verified.is_(True))
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
     if since is not None and since > window_start:
         return None
-    waiting = db.session.scalar(select(func.count()).select_from(Order).where(Order.status == UNPAID, Order.created_at <= window_start))
+    waiting = db.session.scalar(
+        select(func.count()).select_from(Order).where(Order.status == UNPAID, Order.created_at <= window_start)
+    )
     if not waiting:
         return None
     return Silence(since, int((now - since).total_seconds() // 60) if since else None, waiting)

@@ -10,8 +10,8 @@ No Flask import here (the sandbox, ``sparkpay.sandbox``, is the one Flask part).
 
 __version__ = "0.1.0"
 
-from .client import SparkPayClient  # noqa: E402
-from .errors import (  # noqa: E402
+from .client import SparkPayClient
+from .errors import (
     ApiError,
     AuthenticationError,
     ConfigurationError,
@@ -34,7 +34,7 @@ from .errors import (  # noqa: E402
     TransportError,
     ValidationError,
 )
-from .models import (  # noqa: E402
+from .models import (
     CloseOrderResult,
     CreateOrderResult,
     CurrencyNetworks,
@@ -46,17 +46,44 @@ from .models import (  # noqa: E402
     PayNetworkInfo,
     ProOrderRequest,
 )
-from .networks import Network  # noqa: E402
-from .notifications import open_notification, seal_notification  # noqa: E402
+from .networks import Network
+from .notifications import open_notification, seal_notification
 
 __all__ = [
-    "ApiError", "AuthenticationError", "CloseOrderResult", "ConfigurationError",
-    "CreateOrderResult", "CurrencyNetworks", "DivideDetail", "GatewayServerError",
-    "GatewayTimeout", "InvalidRequestError", "KeyFormatError", "MalformedDataError", "Network",
-    "Notification", "NotificationDecryptionError", "NotificationError",
-    "NotificationFormatError", "NotificationSignatureError", "OrderAlreadyClosedError",
-    "OrderNotClosableError", "OrderNotFoundError", "OrderRequest", "OtherReceiver",
-    "PayNetworkInfo", "PaymentOrder", "ProOrderRequest", "RateLimitError", "SignatureError",
-    "SignatureVerificationError", "SparkPayClient", "SparkPayError", "TransportError",
-    "ValidationError", "open_notification", "seal_notification", "__version__",
+    "ApiError",
+    "AuthenticationError",
+    "CloseOrderResult",
+    "ConfigurationError",
+    "CreateOrderResult",
+    "CurrencyNetworks",
+    "DivideDetail",
+    "GatewayServerError",
+    "GatewayTimeout",
+    "InvalidRequestError",
+    "KeyFormatError",
+    "MalformedDataError",
+    "Network",
+    "Notification",
+    "NotificationDecryptionError",
+    "NotificationError",
+    "NotificationFormatError",
+    "NotificationSignatureError",
+    "OrderAlreadyClosedError",
+    "OrderNotClosableError",
+    "OrderNotFoundError",
+    "OrderRequest",
+    "OtherReceiver",
+    "PayNetworkInfo",
+    "PaymentOrder",
+    "ProOrderRequest",
+    "RateLimitError",
+    "SignatureError",
+    "SignatureVerificationError",
+    "SparkPayClient",
+    "SparkPayError",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+    "open_notification",
+    "seal_notification",
 ]

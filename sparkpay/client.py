@@ -6,8 +6,9 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -87,7 +88,7 @@ class SparkPayClient:
     def __repr__(self) -> str:
         return f"SparkPayClient(app_id={self.app_id!r}, merchant_no={self.merchant_no!r}, base_url={self.base_url!r})"
 
-    def __enter__(self) -> "SparkPayClient":
+    def __enter__(self) -> SparkPayClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -161,7 +162,12 @@ class SparkPayClient:
                 delay = min(self.backoff * 2 ** (attempt - 1), 5.0) * random.uniform(0.5, 1.0)
                 log.warning(
                     "sparkpay %s %s for %s failed (%s); retry %d in %.2fs",
-                    method, path, request_no, exc.message, attempt, delay,
+                    method,
+                    path,
+                    request_no,
+                    exc.message,
+                    attempt,
+                    delay,
                 )
                 time.sleep(delay)
 
@@ -179,8 +185,12 @@ class SparkPayClient:
             headers["Content-Type"] = "application/json"
         try:
             response = self._session.request(
-                method, self.base_url + path, data=body if method == "POST" else None,
-                headers=headers, timeout=self.timeout, allow_redirects=False,
+                method,
+                self.base_url + path,
+                data=body if method == "POST" else None,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.Timeout:
             raise GatewayTimeout("the gateway did not answer in time", request_no=request_no) from None
@@ -211,7 +221,9 @@ class SparkPayClient:
         try:
             envelope = json.loads(raw, parse_float=Decimal)
         except (ValueError, UnicodeDecodeError):
-            raise TransportError(f"the gateway's answer (HTTP {status}) is not JSON", http_status=status, request_no=request_no) from None
+            raise TransportError(
+                f"the gateway's answer (HTTP {status}) is not JSON", http_status=status, request_no=request_no
+            ) from None
         if not isinstance(envelope, dict):
             raise TransportError("the gateway's answer is not a JSON object", http_status=status, request_no=request_no)
         if "code" not in envelope and status == 200:
@@ -221,4 +233,3 @@ class SparkPayClient:
             data = envelope.get("data")
             return data if isinstance(data, dict) else {}
         raise error_from_response(code, envelope.get("message"), http_status=status, request_no=request_no)
-

@@ -187,7 +187,10 @@ UNKNOWN_CODE_MEANING = "unknown error code"
 #: account-opening and OAuth APIs that share the table.
 ERROR_CODES: dict[int, tuple[str, str]] = {
     0: ("success", ""),
-    40000: ("the request signature did not verify", "the private key must match the public key uploaded on the merchant platform"),
+    40000: (
+        "the request signature did not verify",
+        "the private key must match the public key uploaded on the merchant platform",
+    ),
     40001: ("the AES key could not be decrypted", "encrypt the AES key with the platform public key (other product)"),
     40002: ("invalid AppID", "check Sparkpay-App-Id"),
     40003: ("a required parameter is missing", "send all required fields"),
@@ -212,7 +215,10 @@ ERROR_CODES: dict[int, tuple[str, str]] = {
     41003: ("the payer has no account", "the payer must have an active account"),
     41005: ("split type not supported", ""),
     41006: ("split purpose not supported", ""),
-    41007: ("the merchant's split amount must exceed the platform service fee", "fee = amount x rate, at least the minimum fee"),
+    41007: (
+        "the merchant's split amount must exceed the platform service fee",
+        "fee = amount x rate, at least the minimum fee",
+    ),
     41008: ("the split amounts do not add up to the order total", ""),
     41009: ("payment currency not supported", "use a listed currency"),
     41010: ("split account not opened", ""),
@@ -227,7 +233,10 @@ ERROR_CODES: dict[int, tuple[str, str]] = {
     41019: ("a split amount has too many decimal places", "at most 6 decimal places"),
     41021: ("the payment deadline must be later than the order time", "merchant_order_timeout > merchant_order_time"),
     41022: ("payer and payee are the same", ""),
-    41023: ("the request number is not valid", "at most 64 letters, digits or underscores, never reused for other content"),
+    41023: (
+        "the request number is not valid",
+        "at most 64 letters, digits or underscores, never reused for other content",
+    ),
     41025: ("split type and purpose do not match", "wallet user takes the main amount; merchant takes fees"),
     41026: ("the split order lacks the merchant recipient", ""),
     41027: ("payment network not supported", "use a listed network"),
@@ -301,9 +310,7 @@ ERRORS_BY_CODE: dict[int, type[ApiError]] = {
 }
 
 
-def error_from_response(
-    code: Any, message: Any, *, http_status: int | None, request_no: str | None = None
-) -> ApiError:
+def error_from_response(code: Any, message: Any, *, http_status: int | None, request_no: str | None = None) -> ApiError:
     """Build the most specific ApiError for a gateway ``code`` (unknown codes keep their number)."""
     try:
         number = int(code)

@@ -7,10 +7,11 @@ Requests validate themselves when built, so a bad amount, ``request_no`` or dead
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from . import networks, protocol
@@ -21,6 +22,7 @@ _CURRENCY_CODE = re.compile(r"^[A-Z0-9]{2,10}$")
 
 
 # --- money -------------------------------------------------------------------------------
+
 
 def parse_amount(value: Any, field_name: str) -> Decimal:
     """A positive amount with at most 6 decimal places, as ``Decimal``; floats are refused."""
@@ -58,17 +60,20 @@ def to_datetime(timestamp: int | None) -> datetime | None:
     """Unix seconds -> aware UTC datetime (``None`` and ``0`` mean "not yet")."""
     if not timestamp:
         return None
-    return datetime.fromtimestamp(int(timestamp), tz=timezone.utc)
+    return datetime.fromtimestamp(int(timestamp), tz=UTC)
 
 
 # --- small validation helpers ----------------------------------------------------------------
+
 
 def validate_request_no(request_no: str) -> str:
     """Check the documented ``request_no`` rule: 1-64 letters, digits or underscores."""
     if not isinstance(request_no, str) or not request_no:
         raise ValidationError("request_no", "is required")
     if len(request_no) > protocol.REQUEST_NO_MAX_LENGTH:
-        raise ValidationError("request_no", "is longer than %(length)s characters", length=protocol.REQUEST_NO_MAX_LENGTH)
+        raise ValidationError(
+            "request_no", "is longer than %(length)s characters", length=protocol.REQUEST_NO_MAX_LENGTH
+        )
     if not _REQUEST_NO.match(request_no):
         raise ValidationError("request_no", "may contain only letters, digits and underscores")
     return request_no
@@ -106,10 +111,13 @@ def _check_networks(values: tuple[int, ...], currency: str, field_name: str) -> 
         except ValueError:
             raise ValidationError(field_name, "%(network)s is not a supported network", network=value) from None
         if not networks.supports(network, currency):
-            raise ValidationError(field_name, "%(network)s does not carry %(currency)s", network=network.label, currency=currency)
+            raise ValidationError(
+                field_name, "%(network)s does not carry %(currency)s", network=network.label, currency=currency
+            )
 
 
 # --- revenue split -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class OtherReceiver:
@@ -162,7 +170,7 @@ class DivideDetail:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "DivideDetail | None":
+    def from_dict(cls, data: Mapping[str, Any] | None) -> DivideDetail | None:
         """Read a split from a response; ``None`` when absent. Never raises on odd values."""
         if not data or not isinstance(data, Mapping):
             return None
@@ -197,7 +205,7 @@ class CurrencyNetworks:
         return {"currency": self.currency, "networks": [int(n) for n in self.networks]}
 
     @classmethod
-    def from_dict(cls, data: Any) -> "CurrencyNetworks":
+    def from_dict(cls, data: Any) -> CurrencyNetworks:
         """Read one pair; raises MalformedDataError for a field of the wrong type."""
         if not isinstance(data, Mapping):
             raise MalformedDataError("available_payment_currency_networks", "holds something other than objects")
@@ -206,6 +214,7 @@ class CurrencyNetworks:
 
 
 # --- requests ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, kw_only=True)
 class _OrderFields:
@@ -239,7 +248,9 @@ class _OrderFields:
         if self.divide_detail is not None and self.divide_detail.total != amount:
             raise ValidationError(
                 "divide_detail",
-                "the parts add up to %(total)s, not %(amount)s", total=format_amount(self.divide_detail.total), amount=format_amount(amount),
+                "the parts add up to %(total)s, not %(amount)s",
+                total=format_amount(self.divide_detail.total),
+                amount=format_amount(amount),
             )
 
     def _common_payload(self, merchant_no: str) -> dict[str, Any]:
@@ -276,7 +287,9 @@ class OrderRequest(_OrderFields):
         if not _CURRENCY_CODE.match(self.merchant_order_currency or ""):
             raise ValidationError("merchant_order_currency", "must be a currency code such as USDT")
         if self.merchant_order_currency in networks.FIAT_CURRENCIES:
-            raise ValidationError("merchant_order_currency", "must be a crypto currency (fiat pricing needs the Pro edition)")
+            raise ValidationError(
+                "merchant_order_currency", "must be a crypto currency (fiat pricing needs the Pro edition)"
+            )
         object.__setattr__(self, "receive_network", tuple(int(n) for n in self.receive_network))
         _check_networks(self.receive_network, self.merchant_order_currency, "receive_network")
         self._validate_common(self.total_amount)
@@ -310,10 +323,16 @@ class ProOrderRequest(_OrderFields):
         seen: set[str] = set()
         for pair in pairs:
             if pair.currency in seen:
-                raise ValidationError("available_payment_currency_networks", "%(currency)s is listed twice", currency=pair.currency)
+                raise ValidationError(
+                    "available_payment_currency_networks", "%(currency)s is listed twice", currency=pair.currency
+                )
             seen.add(pair.currency)
             if pair.currency in networks.FIAT_CURRENCIES or not networks.networks_for(pair.currency):
-                raise ValidationError("available_payment_currency_networks", "%(currency)s is not a payable crypto currency", currency=pair.currency)
+                raise ValidationError(
+                    "available_payment_currency_networks",
+                    "%(currency)s is not a payable crypto currency",
+                    currency=pair.currency,
+                )
             _check_networks(pair.networks, pair.currency, "available_payment_currency_networks")
         self._validate_common(self.pricing_amount)
 
@@ -420,6 +439,7 @@ def read_list(data: Mapping[str, Any], key: str) -> list[Any]:
 
 # --- responses -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CreateOrderResult:
     """What Payment Order Creation returns; only ``cashier_url`` is documented."""
@@ -430,7 +450,7 @@ class CreateOrderResult:
     merchant_order_no: str | None = None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CreateOrderResult":
+    def from_dict(cls, data: Mapping[str, Any]) -> CreateOrderResult:
         return cls(
             cashier_url=read_text(data, "cashier_url") or "",
             request_no=read_text(data, "request_no"),
@@ -448,7 +468,7 @@ class CloseOrderResult:
     merchant_order_no: str
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CloseOrderResult":
+    def from_dict(cls, data: Mapping[str, Any]) -> CloseOrderResult:
         return cls(
             read_text(data, "request_no") or "",
             read_text(data, "merchant_no") or "",
@@ -468,7 +488,7 @@ class PayNetworkInfo:
     payment_divide_detail: DivideDetail | None = None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "PayNetworkInfo | None":
+    def from_dict(cls, data: Mapping[str, Any] | None) -> PayNetworkInfo | None:
         """Read ``pay_network_info``; raises MalformedDataError for a field of the wrong type."""
         if not data:
             return None
@@ -544,7 +564,7 @@ class PaymentOrder:
         return self.pay_status in protocol.FINAL_PAY_STATUSES
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "PaymentOrder":
+    def from_dict(cls, data: Mapping[str, Any]) -> PaymentOrder:
         """Read a query ``data`` object; unknown keys are ignored, missing and null are alike.
 
         Raises MalformedDataError naming the first field whose value has the wrong type.

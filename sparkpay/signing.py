@@ -12,12 +12,12 @@ import binascii
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Union
+from typing import Union
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -55,9 +55,7 @@ def _der_from_bare_base64(data: bytes, what: str) -> bytes:
     try:
         return base64.b64decode(b"".join(data.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise KeyFormatError(
-            f"{what}: neither a PEM key, a readable file, nor Base64 of a DER key"
-        ) from None
+        raise KeyFormatError(f"{what}: neither a PEM key, a readable file, nor Base64 of a DER key") from None
 
 
 def load_private_key(source: KeySource | rsa.RSAPrivateKey, what: str = "private key") -> rsa.RSAPrivateKey:

@@ -6,8 +6,9 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from werkzeug.serving import make_server
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Blueprint, Flask
 
@@ -41,16 +42,20 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     identity_file = Path(app.instance_path) / "examplepay_sandbox.json"
     if not identity_file.exists():
         identity_file.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(identity_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # the secret is never world-readable
+        descriptor = os.open(
+            identity_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+        )  # the secret is never world-readable
         with os.fdopen(descriptor, "w") as handle:
             handle.write(json.dumps({"app_id": secrets.token_hex(16), "app_secret": secrets.token_hex(16)}))
     identity = json.loads(identity_file.read_text())
-    blueprint = create_blueprint(Settings(
-        app_id=app.config.get("EXAMPLEPAY_SANDBOX_APP_ID", identity["app_id"]),
-        app_secret=app.config.get("EXAMPLEPAY_SANDBOX_APP_SECRET", identity["app_secret"]),
-        db_path=str(Path(app.instance_path) / "examplepay_sandbox.db"),
-        public_url=app.config.get("EXAMPLEPAY_SANDBOX_PUBLIC_URL", "http://127.0.0.1:5002" + BASE_PATH),
-    ))
+    blueprint = create_blueprint(
+        Settings(
+            app_id=app.config.get("EXAMPLEPAY_SANDBOX_APP_ID", identity["app_id"]),
+            app_secret=app.config.get("EXAMPLEPAY_SANDBOX_APP_SECRET", identity["app_secret"]),
+            db_path=str(Path(app.instance_path) / "examplepay_sandbox.db"),
+            public_url=app.config.get("EXAMPLEPAY_SANDBOX_PUBLIC_URL", "http://127.0.0.1:5002" + BASE_PATH),
+        )
+    )
     app.register_blueprint(blueprint, url_prefix=BASE_PATH)
     app.extensions["examplepay_sandbox"] = blueprint.gateway  # type: ignore[attr-defined]
     return app

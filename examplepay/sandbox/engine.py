@@ -127,24 +127,45 @@ class Gateway:
             payment_no = datetime.now(GATEWAY_TIME).strftime("%Y%m%d%H%M%S") + secrets.token_hex(9).upper()
             self._db.execute(
                 "INSERT INTO payments (payment_no, merchant_trade_no, token, request, status, created_time) VALUES (?, ?, ?, ?, ?, ?)",
-                (payment_no, body["merchantTradeNo"], secrets.token_urlsafe(16), json.dumps(body), readings.PENDING, _now()),
+                (
+                    payment_no,
+                    body["merchantTradeNo"],
+                    secrets.token_urlsafe(16),
+                    json.dumps(body),
+                    readings.PENDING,
+                    _now(),
+                ),
             )
             payment = self.payment(payment_no=payment_no)
         return {**payment, "action": {"type": "REDIRECT", "url": self.page_url(payment_no)}}
 
     def payment(self, *, payment_no: str = "", merchant_trade_no: str = "") -> dict[str, Any]:
-        row = (self._row("SELECT * FROM payments WHERE payment_no = ?", payment_no) if payment_no
-               else self._row("SELECT * FROM payments WHERE merchant_trade_no = ?", merchant_trade_no))
+        row = (
+            self._row("SELECT * FROM payments WHERE payment_no = ?", payment_no)
+            if payment_no
+            else self._row("SELECT * FROM payments WHERE merchant_trade_no = ?", merchant_trade_no)
+        )
         if row is None:
             raise Refusal(readings.PAYMENT_NOT_FOUND, "no such payment")
         request = json.loads(row["request"])
         paid = Decimal(request["amount"])
         refunded = Decimal(row["refunded"])
-        refund_status = readings.REFUND_NONE if not refunded else readings.REFUND_FULL if refunded >= paid else readings.REFUND_PARTIAL
+        refund_status = (
+            readings.REFUND_NONE
+            if not refunded
+            else readings.REFUND_FULL
+            if refunded >= paid
+            else readings.REFUND_PARTIAL
+        )
         statement = {
-            "paymentNo": row["payment_no"], "merchantTradeNo": row["merchant_trade_no"], "amount": request["amount"],
-            "currency": request["currency"], "status": row["status"], "refundStatus": refund_status,
-            "createdTime": row["created_time"], "paidTime": row["paid_time"],
+            "paymentNo": row["payment_no"],
+            "merchantTradeNo": row["merchant_trade_no"],
+            "amount": request["amount"],
+            "currency": request["currency"],
+            "status": row["status"],
+            "refundStatus": refund_status,
+            "createdTime": row["created_time"],
+            "paidTime": row["paid_time"],
         }
         if request.get("merchantAttach"):
             statement["merchantAttach"] = request["merchantAttach"]
@@ -162,10 +183,14 @@ class Gateway:
             earlier = self._row("SELECT * FROM refunds WHERE merchant_refund_no = ?", body["merchantRefundNo"])
             if earlier is not None:
                 if (earlier["payment_no"], earlier["amount"]) != (body["paymentNo"], body["amount"]):
-                    raise Refusal("Common.Request_Parameter_Error", "merchantRefundNo is already used for another refund")
+                    raise Refusal(
+                        "Common.Request_Parameter_Error", "merchantRefundNo is already used for another refund"
+                    )
                 return self._refund_answer(earlier)  # the same refund sent again: the same answer
             payment = self.payment(payment_no=body["paymentNo"])
-            left = Decimal(payment["amount"]) - Decimal(self._row("SELECT refunded FROM payments WHERE payment_no = ?", body["paymentNo"])["refunded"])
+            left = Decimal(payment["amount"]) - Decimal(
+                self._row("SELECT refunded FROM payments WHERE payment_no = ?", body["paymentNo"])["refunded"]
+            )
             if payment["status"] != readings.PAID:
                 raise Refusal(readings.REFUND_REJECTED, "only a paid payment can be refunded")
             if amount > left:
@@ -175,21 +200,39 @@ class Gateway:
                 "INSERT INTO refunds (refund_no, merchant_refund_no, payment_no, amount, description, created_time) VALUES (?, ?, ?, ?, ?, ?)",
                 (refund_no, body["merchantRefundNo"], body["paymentNo"], body["amount"], body["description"], _now()),
             )
-            self._db.execute("UPDATE payments SET refunded = ? WHERE payment_no = ?", (f"{Decimal(payment['amount']) - left + amount:.2f}", body["paymentNo"]))
+            self._db.execute(
+                "UPDATE payments SET refunded = ? WHERE payment_no = ?",
+                (f"{Decimal(payment['amount']) - left + amount:.2f}", body["paymentNo"]),
+            )
             answer = self._refund_answer(self._row("SELECT * FROM refunds WHERE refund_no = ?", refund_no))
-            self._queue(body["paymentNo"], readings.REFUND_EVENT, {**answer, "payment": self.payment(payment_no=body["paymentNo"])})
+            self._queue(
+                body["paymentNo"],
+                readings.REFUND_EVENT,
+                {**answer, "payment": self.payment(payment_no=body["paymentNo"])},
+            )
         return answer
 
     def _refund_answer(self, row: sqlite3.Row) -> dict[str, Any]:
-        currency = json.loads(self._row("SELECT request FROM payments WHERE payment_no = ?", row["payment_no"])["request"])["currency"]
-        return {"refundNo": row["refund_no"], "paymentNo": row["payment_no"], "merchantRefundNo": row["merchant_refund_no"],
-                "amount": row["amount"], "currency": currency}
+        currency = json.loads(
+            self._row("SELECT request FROM payments WHERE payment_no = ?", row["payment_no"])["request"]
+        )["currency"]
+        return {
+            "refundNo": row["refund_no"],
+            "paymentNo": row["payment_no"],
+            "merchantRefundNo": row["merchant_refund_no"],
+            "amount": row["amount"],
+            "currency": currency,
+        }
 
     # --- what the payer (or a test) does ---------------------------------------------------
 
     def by_token(self, token: str) -> dict[str, Any] | None:
         row = self._row("SELECT payment_no FROM payments WHERE token = ?", token)
-        return None if row is None else {**self.payment(payment_no=row["payment_no"]), "request": self.request_of(row["payment_no"])}
+        return (
+            None
+            if row is None
+            else {**self.payment(payment_no=row["payment_no"]), "request": self.request_of(row["payment_no"])}
+        )
 
     def request_of(self, payment_no: str) -> dict[str, Any]:
         return json.loads(self._row("SELECT request FROM payments WHERE payment_no = ?", payment_no)["request"])
@@ -200,18 +243,26 @@ class Gateway:
             payment = self.payment(payment_no=payment_no)
             if payment["status"] != readings.PENDING:
                 return payment
-            self._db.execute("UPDATE payments SET status = ?, paid_time = ? WHERE payment_no = ?",
-                             (status, _now() if status == readings.PAID else None, payment_no))
+            self._db.execute(
+                "UPDATE payments SET status = ?, paid_time = ? WHERE payment_no = ?",
+                (status, _now() if status == readings.PAID else None, payment_no),
+            )
             payment = self.payment(payment_no=payment_no)
             self._queue(payment_no, readings.PAYMENT_EVENT, payment)
         return payment
 
     def expire_due(self) -> None:
         """Close payments left pending longer than readings.PAYMENT_LIFETIME_SECONDS (told as usual)."""
-        oldest = (datetime.now(GATEWAY_TIME) - timedelta(seconds=readings.PAYMENT_LIFETIME_SECONDS)).isoformat(timespec="milliseconds")
+        oldest = (datetime.now(GATEWAY_TIME) - timedelta(seconds=readings.PAYMENT_LIFETIME_SECONDS)).isoformat(
+            timespec="milliseconds"
+        )
         with self._lock:
-            due = [row["payment_no"] for row in self._db.execute(
-                "SELECT payment_no FROM payments WHERE status = ? AND created_time < ?", (readings.PENDING, oldest))]
+            due = [
+                row["payment_no"]
+                for row in self._db.execute(
+                    "SELECT payment_no FROM payments WHERE status = ? AND created_time < ?", (readings.PENDING, oldest)
+                )
+            ]
         for payment_no in due:
             self.finish(payment_no, readings.CLOSED)
 
@@ -228,12 +279,18 @@ class Gateway:
         return f"{self.settings.public_url}/pay/{token}"
 
     def payments(self) -> list[dict[str, Any]]:
-        return [self.payment(payment_no=row["payment_no"]) for row in self._db.execute("SELECT payment_no FROM payments ORDER BY rowid DESC")]
+        return [
+            self.payment(payment_no=row["payment_no"])
+            for row in self._db.execute("SELECT payment_no FROM payments ORDER BY rowid DESC")
+        ]
 
     def deliveries(self) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM deliveries ORDER BY id DESC").fetchall()
-        return [{**dict(row), "message": json.loads(row["message"]), "attempts": json.loads(row["attempts"])} for row in rows]
+        return [
+            {**dict(row), "message": json.loads(row["message"]), "attempts": json.loads(row["attempts"])}
+            for row in rows
+        ]
 
     # --- notifications ---------------------------------------------------------------------
 
@@ -248,7 +305,7 @@ class Gateway:
         while not self._stop.wait(0.1):
             try:
                 self.deliver_due()
-            except Exception:  # noqa: BLE001 - the worker must outlive one bad delivery
+            except Exception:
                 log.exception("examplepay sandbox: delivery failed")
 
     def deliver_due(self) -> None:
@@ -256,20 +313,32 @@ class Gateway:
             return
         self.expire_due()
         with self._lock:
-            due = self._db.execute("SELECT * FROM deliveries WHERE state = 'pending' AND due_at <= ? ORDER BY id", (time.time(),)).fetchall()
+            due = self._db.execute(
+                "SELECT * FROM deliveries WHERE state = 'pending' AND due_at <= ? ORDER BY id", (time.time(),)
+            ).fetchall()
         for row in due:
             self._deliver(row)
 
     def _deliver(self, row: sqlite3.Row) -> None:
         body, authorization = sign_notification(
-            json.loads(row["message"]), app_id=self.settings.app_id, app_secret=self.settings.app_secret,
-            notify_url=row["notify_url"], signed_url_form=self.settings.signed_url_form,
+            json.loads(row["message"]),
+            app_id=self.settings.app_id,
+            app_secret=self.settings.app_secret,
+            notify_url=row["notify_url"],
+            signed_url_form=self.settings.signed_url_form,
         )
         attempt: dict[str, Any] = {"at": time.time()}
         try:
-            answer = requests.post(row["notify_url"], data=body, timeout=10, headers={
-                "Content-Type": "application/json", "Authorization": authorization, "User-Agent": "examplepay-sandbox",
-            })
+            answer = requests.post(
+                row["notify_url"],
+                data=body,
+                timeout=10,
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": authorization,
+                    "User-Agent": "examplepay-sandbox",
+                },
+            )
             attempt.update(http_status=answer.status_code, body=answer.text[:200])
             acknowledged = answer.status_code == 200 and _is_ok(answer.content)
         except requests.RequestException as exc:
@@ -284,8 +353,10 @@ class Gateway:
         else:
             state, due_at = "pending", time.time() + delays[len(attempts) - 1] * self.settings.retry_scale
         with self._lock:
-            self._db.execute("UPDATE deliveries SET state = ?, due_at = ?, attempts = ? WHERE id = ?",
-                             (state, due_at, json.dumps(attempts), row["id"]))
+            self._db.execute(
+                "UPDATE deliveries SET state = ?, due_at = ?, attempts = ? WHERE id = ?",
+                (state, due_at, json.dumps(attempts), row["id"]),
+            )
 
     def _row(self, sql: str, *args: Any) -> sqlite3.Row | None:
         with self._lock:
@@ -295,7 +366,9 @@ class Gateway:
 def _amount(text: str) -> Decimal:
     """§12: a string of 1-15 digits, a point and exactly two decimals, above zero."""
     if not AMOUNT_FORMAT.fullmatch(text) or Decimal(text) <= 0:
-        raise Refusal("Common.Request_Parameter_Error", "amount must be 1-15 digits, a point and 2 decimals, above zero")
+        raise Refusal(
+            "Common.Request_Parameter_Error", "amount must be 1-15 digits, a point and 2 decimals, above zero"
+        )
     return Decimal(text)
 
 

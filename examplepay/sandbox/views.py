@@ -24,7 +24,9 @@ def create_blueprint(gateway: Gateway) -> Blueprint:
         body = json.dumps({"code": code, "errorMessage": message, "data": data}, separators=(",", ":")).encode()
         url = signed_url(request.base_url, settings.signed_url_form)
         authorization = authorize(settings.app_id, settings.app_secret, "POST", url, body)
-        return Response(body, status=http_status, mimetype="application/json", headers={"Authorization": authorization.header()})
+        return Response(
+            body, status=http_status, mimetype="application/json", headers={"Authorization": authorization.header()}
+        )
 
     def api(handler):  # type: ignore[no-untyped-def]
         def view() -> Response:
@@ -33,11 +35,20 @@ def create_blueprint(gateway: Gateway) -> Blueprint:
             if not header:
                 return answer("Common.Auth.Authorization_Header_Not_Found", None, "no Authorization header", 401)
             try:
-                verify(header, settings.app_id, settings.app_secret, "POST", signed_url(request.base_url, settings.signed_url_form), raw)
+                verify(
+                    header,
+                    settings.app_id,
+                    settings.app_secret,
+                    "POST",
+                    signed_url(request.base_url, settings.signed_url_form),
+                    raw,
+                )
             except SignatureVerificationError as error:
-                code = {"timestamp outside the allowed window": "Common.Auth.Sign_Timeout",
-                        "signed for another appId": "Common.Auth.AppId_Not_Found",
-                        "Authorization header missing or malformed": "Common.Auth.Invalid_Sign"}.get(error.message, "Common.Auth.Sign_Failed")
+                code = {
+                    "timestamp outside the allowed window": "Common.Auth.Sign_Timeout",
+                    "signed for another appId": "Common.Auth.AppId_Not_Found",
+                    "Authorization header missing or malformed": "Common.Auth.Invalid_Sign",
+                }.get(error.message, "Common.Auth.Sign_Failed")
                 return answer(code, None, error.message, 401)
             try:
                 body = json.loads(raw)
@@ -63,7 +74,9 @@ def create_blueprint(gateway: Gateway) -> Blueprint:
     def payment_query(body: dict[str, Any]) -> dict[str, Any]:
         if bool(body.get("merchantTradeNo")) == bool(body.get("paymentNo")):
             raise Refusal("Common.Request_Parameter_Error", "give one of merchantTradeNo and paymentNo")
-        return gateway.payment(payment_no=str(body.get("paymentNo") or ""), merchant_trade_no=str(body.get("merchantTradeNo") or ""))
+        return gateway.payment(
+            payment_no=str(body.get("paymentNo") or ""), merchant_trade_no=str(body.get("merchantTradeNo") or "")
+        )
 
     @bp.post("/pg/v2/refund/create")
     @api

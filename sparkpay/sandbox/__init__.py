@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Blueprint, Flask, redirect
 
@@ -32,8 +33,6 @@ def create_blueprint(settings: SandboxSettings) -> Blueprint:
     return _blueprint(Sandbox(settings))
 
 
-
-
 def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """The sandbox alone, mounted at /sandbox, with its identity and keys kept in instance/."""
     app = Flask(__name__, instance_path=instance_path or os.path.abspath("instance"), instance_relative_config=True)
@@ -45,17 +44,27 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         return signing.private_key_pem(signing.generate_private_key())
 
     platform_key = signing.load_private_key(
-        app.config.get("SANDBOX_PLATFORM_PRIVATE_KEY") or signing.secret_file(instance / "sandbox_platform_private.pem", new_pem),
+        app.config.get("SANDBOX_PLATFORM_PRIVATE_KEY")
+        or signing.secret_file(instance / "sandbox_platform_private.pem", new_pem),
         "SANDBOX_PLATFORM_PRIVATE_KEY",
     )
     if app.config.get("SANDBOX_MERCHANT_PUBLIC_KEY"):
-        merchant_public = signing.load_public_key(app.config["SANDBOX_MERCHANT_PUBLIC_KEY"], "SANDBOX_MERCHANT_PUBLIC_KEY")
+        merchant_public = signing.load_public_key(
+            app.config["SANDBOX_MERCHANT_PUBLIC_KEY"], "SANDBOX_MERCHANT_PUBLIC_KEY"
+        )
     else:
-        merchant_public = signing.load_private_key(signing.secret_file(instance / "merchant_private.pem", new_pem), "merchant key").public_key()
+        merchant_public = signing.load_private_key(
+            signing.secret_file(instance / "merchant_private.pem", new_pem), "merchant key"
+        ).public_key()
     signing.secret_file(instance / "platform_public.pem", lambda: signing.public_key_pem(platform_key.public_key()))
-    identity = json.loads(signing.secret_file(instance / "sandbox.json", lambda: json.dumps(
-        {"app_id": "APP" + secrets.token_hex(8).upper(), "merchant_no": "M" + secrets.token_hex(5).upper()}
-    ).encode()))
+    identity = json.loads(
+        signing.secret_file(
+            instance / "sandbox.json",
+            lambda: json.dumps(
+                {"app_id": "APP" + secrets.token_hex(8).upper(), "merchant_no": "M" + secrets.token_hex(5).upper()}
+            ).encode(),
+        )
+    )
     settings = SandboxSettings(
         platform_private_key=platform_key,
         merchant_no=app.config.get("SANDBOX_MERCHANT_NO", identity["merchant_no"]),

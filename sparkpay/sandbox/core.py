@@ -24,8 +24,14 @@ log = logging.getLogger("sparkpay.sandbox")
 
 #: Switches: 0 off, -1 always, N > 0 the next N occurrences.
 COUNTED_FAULTS = (
-    "api_http_500", "api_delay", "api_bad_signature",
-    "notify_drop", "notify_duplicate", "notify_out_of_order", "notify_bad_signature", "notify_mgf1_sha1",
+    "api_http_500",
+    "api_delay",
+    "api_bad_signature",
+    "notify_drop",
+    "notify_duplicate",
+    "notify_out_of_order",
+    "notify_bad_signature",
+    "notify_mgf1_sha1",
 )
 #: Settings that are numbers, not counters.
 VALUE_FAULTS = {"api_delay_seconds": 10.0, "probe_bad_signature_rate": 0.0}
@@ -59,7 +65,7 @@ class Faults:
 
     def reset(self) -> None:
         with self._lock:
-            self._values: dict[str, float] = {name: 0 for name in COUNTED_FAULTS} | dict(VALUE_FAULTS)
+            self._values: dict[str, float] = dict.fromkeys(COUNTED_FAULTS, 0) | dict(VALUE_FAULTS)
 
     def snapshot(self) -> dict[str, float]:
         with self._lock:
@@ -138,7 +144,7 @@ class Sandbox:
             try:
                 self.expire_due()
                 self.deliver_due()
-            except Exception:  # noqa: BLE001 - one bad round must not end the worker
+            except Exception:
                 log.exception("sandbox worker round failed")
 
     # --- orders ---------------------------------------------------------------------------------
@@ -156,7 +162,9 @@ class Sandbox:
         offers = rules.check_create(body, edition, self.settings.merchant_no, now)
         row = rules.new_order_row(body, edition, offers, now)
         with self.store.transaction() as db:
-            db.execute(f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+            db.execute(
+                f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+            )
         return self.order(body["request_no"])  # type: ignore[return-value]
 
     def order(self, request_no: str) -> dict[str, Any] | None:
@@ -201,7 +209,11 @@ class Sandbox:
         now = self.now()
         for row in self.store.query("SELECT request_key FROM orders WHERE status = ?", protocol.STATUS_UNPAID):
             order = self.store.order(row["request_key"])
-            if order and order["status"] == protocol.STATUS_UNPAID and order["request"]["merchant_order_timeout"] <= now:
+            if (
+                order
+                and order["status"] == protocol.STATUS_UNPAID
+                and order["request"]["merchant_order_timeout"] <= now
+            ):
                 self._finish(order, protocol.STATUS_CLOSED, closed_time=order["request"]["merchant_order_timeout"])
 
     def _finish(self, order: dict[str, Any], status: str, **fields: Any) -> None:
@@ -228,12 +240,21 @@ class Sandbox:
         with self.store.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO deliveries (request_no, pay_status, payload, notify_url, state, due_at, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                (order["request_no"], order["status"], payload, order["request"]["notify_url"], time.time(), time.time()),
+                (
+                    order["request_no"],
+                    order["status"],
+                    payload,
+                    order["request"]["notify_url"],
+                    time.time(),
+                    time.time(),
+                ),
             )
             return int(cursor.lastrowid)
 
     def deliver_due(self) -> None:
-        for row in self.store.query("SELECT id FROM deliveries WHERE state = 'pending' AND due_at <= ? ORDER BY due_at", time.time()):
+        for row in self.store.query(
+            "SELECT id FROM deliveries WHERE state = 'pending' AND due_at <= ? ORDER BY due_at", time.time()
+        ):
             if self._stop.is_set():
                 return
             self._deliver(row["id"])
@@ -243,7 +264,15 @@ class Sandbox:
         attempts = json.loads(row["attempts"])
         payload = row["payload"].encode()
         if self.faults.take("notify_drop"):
-            attempts.append({"at": time.time(), "kind": "dropped", "http_status": None, "body": "", "error": "dropped by the notify_drop fault"})
+            attempts.append(
+                {
+                    "at": time.time(),
+                    "kind": "dropped",
+                    "http_status": None,
+                    "body": "",
+                    "error": "dropped by the notify_drop fault",
+                }
+            )
             self._save(delivery_id, "dropped", row["due_at"], attempts)
             return
         if random.random() < self.faults.value("probe_bad_signature_rate"):
@@ -258,9 +287,16 @@ class Sandbox:
         if acknowledged and self.faults.take("notify_duplicate"):
             attempts.append(self._send(row["notify_url"], payload, kind="duplicate"))
         if acknowledged and self.faults.take("notify_out_of_order"):
-            stale = json.loads(payload) | {"pay_status": protocol.STATUS_UNPAID, "pay_time": 0, "completed_time": 0, "closed_time": 0}
+            stale = json.loads(payload) | {
+                "pay_status": protocol.STATUS_UNPAID,
+                "pay_time": 0,
+                "completed_time": 0,
+                "closed_time": 0,
+            }
             stale.pop("pay_network_info", None)
-            attempts.append(self._send(row["notify_url"], json.dumps(stale, separators=(",", ":")).encode(), kind="out_of_order"))
+            attempts.append(
+                self._send(row["notify_url"], json.dumps(stale, separators=(",", ":")).encode(), kind="out_of_order")
+            )
         if acknowledged:
             self._save(delivery_id, "delivered", row["due_at"], attempts)
             return
@@ -269,9 +305,13 @@ class Sandbox:
         if failures > len(intervals):
             self._save(delivery_id, "failed", row["due_at"], attempts)
         else:
-            self._save(delivery_id, "pending", time.time() + intervals[failures - 1] * self.settings.retry_scale, attempts)
+            self._save(
+                delivery_id, "pending", time.time() + intervals[failures - 1] * self.settings.retry_scale, attempts
+            )
 
-    def _send(self, url: str, payload: bytes, *, kind: str, bad_signature: bool = False, mgf1: str = "sha256") -> dict[str, Any]:
+    def _send(
+        self, url: str, payload: bytes, *, kind: str, bad_signature: bool = False, mgf1: str = "sha256"
+    ) -> dict[str, Any]:
         body = seal_notification(
             payload,
             merchant_public_key=self.settings.merchant_public_key,
@@ -279,9 +319,19 @@ class Sandbox:
             app_id=self.settings.app_id,
             mgf1_hash=mgf1,
         )
-        attempt: dict[str, Any] = {"at": time.time(), "kind": kind, "bad_signature": bad_signature, "mgf1": mgf1, "http_status": None, "body": "", "error": None}
+        attempt: dict[str, Any] = {
+            "at": time.time(),
+            "kind": kind,
+            "bad_signature": bad_signature,
+            "mgf1": mgf1,
+            "http_status": None,
+            "body": "",
+            "error": None,
+        }
         try:
-            response = self._http.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=self.settings.notify_timeout)
+            response = self._http.post(
+                url, data=body, headers={"Content-Type": "application/json"}, timeout=self.settings.notify_timeout
+            )
             attempt["http_status"], attempt["body"] = response.status_code, response.text[:200]
         except requests.RequestException as error:
             attempt["error"] = f"{type(error).__name__}: could not reach {url}"
@@ -289,7 +339,10 @@ class Sandbox:
 
     def _save(self, delivery_id: int, state: str, due_at: float, attempts: list[dict[str, Any]]) -> None:
         with self.store.transaction() as db:
-            db.execute("UPDATE deliveries SET state = ?, due_at = ?, attempts = ? WHERE id = ?", (state, due_at, json.dumps(attempts), delivery_id))
+            db.execute(
+                "UPDATE deliveries SET state = ?, due_at = ?, attempts = ? WHERE id = ?",
+                (state, due_at, json.dumps(attempts), delivery_id),
+            )
 
     def reset(self) -> None:
         self.faults.reset()

@@ -12,8 +12,9 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from .. import networks, protocol
@@ -24,8 +25,15 @@ FEE_RATE = Decimal("0.005")
 MINIMUM_FEE_USD = Decimal("0.1")
 #: Sandbox exchange rates to USD (Pro pricing and the minimum-fee check).
 USD_RATES: dict[str, Decimal] = {
-    "USD": Decimal(1), "HKD": Decimal("0.128"), "USDT": Decimal(1), "USDC": Decimal(1),
-    "ETH": Decimal(3000), "BNB": Decimal(600), "POL": Decimal("0.5"), "HSK": Decimal("0.5"), "IRIS": Decimal("0.01"),
+    "USD": Decimal(1),
+    "HKD": Decimal("0.128"),
+    "USDT": Decimal(1),
+    "USDC": Decimal(1),
+    "ETH": Decimal(3000),
+    "BNB": Decimal(600),
+    "POL": Decimal("0.5"),
+    "HSK": Decimal("0.5"),
+    "IRIS": Decimal("0.01"),
 }
 #: 43011: most splits the sandbox accepts in one order (the real limit is unpublished).
 MAX_OTHER_RECEIVERS = 5
@@ -36,10 +44,20 @@ OTHER_MERCHANT_NO = "M0THERMERCHANT"
 
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 REQUIRED_COMMON = (
-    "merchant_no", "request_no", "merchant_order_no", "merchant_application_user_id", "merchant_order_time",
-    "merchant_order_timeout", "merchant_order_desc", "goods_info", "notify_url",
+    "merchant_no",
+    "request_no",
+    "merchant_order_no",
+    "merchant_application_user_id",
+    "merchant_order_time",
+    "merchant_order_timeout",
+    "merchant_order_desc",
+    "goods_info",
+    "notify_url",
 )
-REQUIRED = {"normal": REQUIRED_COMMON + ("total_amount", "merchant_order_currency"), "pro": REQUIRED_COMMON + ("pricing_amount", "pricing_currency")}
+REQUIRED = {
+    "normal": REQUIRED_COMMON + ("total_amount", "merchant_order_currency"),
+    "pro": REQUIRED_COMMON + ("pricing_amount", "pricing_currency"),
+}
 INTEGER_FIELDS = ("merchant_order_time", "merchant_order_timeout")
 
 
@@ -54,6 +72,7 @@ class Refusal(Exception):
 
 
 # --- amounts and addresses --------------------------------------------------------------------
+
 
 def _amount(value: Any, invalid: int, too_precise: int, field: str) -> Decimal:
     if not isinstance(value, str) or not value.strip():
@@ -88,6 +107,7 @@ def fake_address(*parts: object) -> str:
 
 
 # --- create -----------------------------------------------------------------------------------
+
 
 def fingerprint(body: Mapping[str, Any]) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
@@ -156,7 +176,7 @@ def _normal_offers(receive_network: Any, currency: str, amount: Decimal) -> list
         chosen = list(networks.networks_for(currency))
     else:
         if not isinstance(receive_network, str):
-            raise Refusal(40009, "receive_network must be a string such as \"2,4\"")
+            raise Refusal(40009, 'receive_network must be a string such as "2,4"')
         chosen = [_network(part) for part in receive_network.split(",")]
         for network in chosen:
             if not networks.supports(network, currency):
@@ -249,6 +269,7 @@ def new_order_row(body: Mapping[str, Any], edition: str, offers: list[list[Any]]
 
 
 # --- what the gateway says about an order -------------------------------------------------------
+
 
 def statement(order: Mapping[str, Any], app_id: str) -> dict[str, Any]:
     """The query API's ``data`` object (also the notification payload, 4.4)."""

@@ -6,9 +6,10 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -98,7 +99,9 @@ class Store:
         return _order(rows[0]) if rows else None
 
     def orders(self, limit: int = 50) -> list[dict[str, Any]]:
-        return [_order(r) for r in self.query("SELECT * FROM orders ORDER BY order_time DESC, rowid DESC LIMIT ?", limit)]
+        return [
+            _order(r) for r in self.query("SELECT * FROM orders ORDER BY order_time DESC, rowid DESC LIMIT ?", limit)
+        ]
 
     def deliveries(self, request_no: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         if request_no:

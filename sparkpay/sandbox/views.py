@@ -6,7 +6,8 @@ import base64
 import io
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import segno
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
@@ -28,19 +29,34 @@ CONTENT_SECURITY_POLICY = (
 #: The readings this sandbox builds on where the docs are silent (shown on its home page).
 READINGS = (
     ("A3", "A GET request signs an empty body: timestamp\\nnonce\\n\\n."),
-    ("A5", "Every response, errors included, is signed like a request, with the platform key, in Sparkpay-Signature / -Timestamp / -Nonce headers."),
+    (
+        "A5",
+        "Every response, errors included, is signed like a request, with the platform key, in Sparkpay-Signature / -Timestamp / -Nonce headers.",
+    ),
     ("A8/A9", "Responses use the envelope {code, message, data}; code is the number 0 on success."),
     ("A11/A13", "A notification's sign sits in head and covers the decrypted JSON exactly."),
     ("A12", "The AES key is wrapped with RSA-OAEP SHA-256 and MGF1-SHA-256 (MGF1-SHA-1 behind a fault switch)."),
-    ("A14", "Retries follow 10 s, 1 min, 5 min, 10 min, 30 min, 1 h, 2 h as gaps between attempts, with a fresh AES key each time."),
+    (
+        "A14",
+        "Retries follow 10 s, 1 min, 5 min, 10 min, 30 min, 1 h, 2 h as gaps between attempts, with a fresh AES key each time.",
+    ),
     ("A15", "COMPLETED always notifies; CLOSED only when notify_on_close is set (off)."),
     ("A16", "An unpaid order closes at its merchant_order_timeout."),
     ("A20", "An empty networks list in a Pro pair means every network that carries the currency."),
     ("A21", "request_no is matched case-insensitively."),
-    ("A22", "A second create with the same request_no and the same content returns the same order (so a client may retry); with different content it is refused with 41023."),
+    (
+        "A22",
+        "A second create with the same request_no and the same content returns the same order (so a client may retry); with different content it is refused with 41023.",
+    ),
     ("4.4", "The notification payload is the query API's data object."),
-    ("8", "HTTP status: 200 on success, 401 for 40000/40002/40007, 404 for 43005, 429 for 40011, 500 for 50000, 400 otherwise."),
-    ("7.3", f"Service fee {rules.FEE_RATE * 100}% of the amount, at least {rules.MINIMUM_FEE_USD} USD; the amount must exceed the minimum fee (41028)."),
+    (
+        "8",
+        "HTTP status: 200 on success, 401 for 40000/40002/40007, 404 for 43005, 429 for 40011, 500 for 50000, 400 otherwise.",
+    ),
+    (
+        "7.3",
+        f"Service fee {rules.FEE_RATE * 100}% of the amount, at least {rules.MINIMUM_FEE_USD} USD; the amount must exceed the minimum fee (41028).",
+    ),
 )
 
 
@@ -68,11 +84,16 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         signature = headers.signature
         if sandbox.faults.take("api_bad_signature"):
             signature = signature[::-1]
-        return Response(body, status=http_status(code), mimetype="application/json", headers={
-            protocol.RESPONSE_SIGNATURE_HEADER: signature,
-            protocol.RESPONSE_TIMESTAMP_HEADER: headers.timestamp,
-            protocol.RESPONSE_NONCE_HEADER: headers.nonce,
-        })
+        return Response(
+            body,
+            status=http_status(code),
+            mimetype="application/json",
+            headers={
+                protocol.RESPONSE_SIGNATURE_HEADER: signature,
+                protocol.RESPONSE_TIMESTAMP_HEADER: headers.timestamp,
+                protocol.RESPONSE_NONCE_HEADER: headers.nonce,
+            },
+        )
 
     def api(view: Callable[..., Any]) -> Callable[..., Response]:
         """Faults, authentication and the envelope around one API call."""
@@ -107,7 +128,12 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         if app_id != settings.app_id:
             raise Refusal(40002)
         try:
-            verify_message(settings.merchant_public_key, b"" if request.method == "GET" else raw, headers, tolerance=settings.timestamp_tolerance)
+            verify_message(
+                settings.merchant_public_key,
+                b"" if request.method == "GET" else raw,
+                headers,
+                tolerance=settings.timestamp_tolerance,
+            )
         except SignatureVerificationError as error:
             raise Refusal(40000, error.message) from None
         if not sandbox.store.use_nonce(headers.nonce, 2 * settings.timestamp_tolerance):
@@ -129,8 +155,10 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
     def created(body: Any, edition: str) -> dict[str, Any]:
         order = sandbox.create(body, edition)
         return {
-            "cashier_url": cashier_url(order), "payment_order_no": order["payment_order_no"],
-            "request_no": order["request_no"], "merchant_no": settings.merchant_no,
+            "cashier_url": cashier_url(order),
+            "payment_order_no": order["payment_order_no"],
+            "request_no": order["request_no"],
+            "merchant_no": settings.merchant_no,
             "merchant_order_no": order["request"]["merchant_order_no"],
         }
 
@@ -160,7 +188,11 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         if body["merchant_no"] != settings.merchant_no:
             raise Refusal(40008)
         order = sandbox.close(str(body["request_no"]))
-        return {"request_no": order["request_no"], "merchant_no": settings.merchant_no, "merchant_order_no": order["request"]["merchant_order_no"]}
+        return {
+            "request_no": order["request_no"],
+            "merchant_no": settings.merchant_no,
+            "merchant_order_no": order["request"]["merchant_order_no"],
+        }
 
     bp.add_url_rule("/v4/pay/cashier", "create_order", api(create_normal), methods=["POST"])
     bp.add_url_rule("/v4/pro/pay/cashier", "create_pro_order", api(create_pro), methods=["POST"])
@@ -181,15 +213,24 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         order = cashier_order(token)
         offers = [
             {
-                "value": f"{currency}:{network}", "currency": currency, "network": network,
-                "label": networks.network_label(network), "amount": amount,
+                "value": f"{currency}:{network}",
+                "currency": currency,
+                "network": network,
+                "label": networks.network_label(network),
+                "amount": amount,
                 "address": rules.fake_address("deposit", order["payment_order_no"], currency, network),
             }
             for currency, network, amount in order["offered"]
         ]
         for offer in offers:
             offer["qr"] = qr_data_uri(offer["address"])
-        return render_template("sandbox/cashier.html", order=order, request=order["request"], offers=offers, return_url=order["request"].get("redirect_url"))
+        return render_template(
+            "sandbox/cashier.html",
+            order=order,
+            request=order["request"],
+            offers=offers,
+            return_url=order["request"].get("redirect_url"),
+        )
 
     @bp.post("/cashier/<token>/pay")
     def cashier_pay(token: str) -> Response | tuple[str, int]:
@@ -197,7 +238,14 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         try:
             order = sandbox.pay(order["request_no"], request.form.get("offer"))
         except Refusal as refusal:
-            return render_template("sandbox/cashier.html", order=order, request=order["request"], offers=[], return_url=order["request"].get("redirect_url"), error=refusal.message), 409
+            return render_template(
+                "sandbox/cashier.html",
+                order=order,
+                request=order["request"],
+                offers=[],
+                return_url=order["request"].get("redirect_url"),
+                error=refusal.message,
+            ), 409
         return_url = order["request"].get("redirect_url")
         return redirect(return_url or url_for("sandbox.cashier", token=token), 303)
 
@@ -210,7 +258,9 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         except Refusal as refusal:
             if not request.is_json and request.method == "POST" and request.form:
                 return redirect(url_for("sandbox.home", error=refusal.message), 303)
-            return Response(json.dumps({"error": refusal.message, "code": refusal.code}), status=409, mimetype="application/json")
+            return Response(
+                json.dumps({"error": refusal.message, "code": refusal.code}), status=409, mimetype="application/json"
+            )
         except ValueError as error:
             return Response(json.dumps({"error": str(error)}), status=400, mimetype="application/json")
         if request.method == "POST" and not request.is_json:

@@ -9,7 +9,6 @@ from playwright.sync_api import Page, expect
 from tests.shop.conftest import Shop
 
 
-
 def create_order_in_ui(page: Page, shop: Shop, description: str = "Oolong tea, 100 g", amount: str = "18.5") -> str:
     page.goto(f"{shop.url}/orders/new")
     page.get_by_label("Description shown to the shopper").fill(description)
@@ -55,9 +54,10 @@ def test_order_is_paid_and_both_sides_see_it_live(shop: Shop, staff_page: Page, 
 
     expect(row).to_contain_text("Paid")
     expect(staff_page.locator("#list-status")).to_have_text(f"Order {request_no}: Paid.")
-    assert staff_page.locator("#list-status").evaluate("el => el.dataset.testMark") == "same region", "the live region is kept"
+    assert staff_page.locator("#list-status").evaluate("el => el.dataset.testMark") == "same region", (
+        "the live region is kept"
+    )
     assert_not_reloaded(staff_page)
-
 
 
 def test_an_order_left_unpaid_closes_on_both_sides(shop: Shop, staff_page: Page, shopper_page: Page) -> None:
@@ -243,7 +243,9 @@ def test_the_presenters_story_turns_the_list_green(shop: Shop, staff_page: Page)
     screenshot(staff_page, "demo-story")
     staff_page.get_by_role("button", name="Create the order").click()
     expect(staff_page.locator(".story__step.is-current")).to_contain_text("2. The shopper pays")
-    request_no = re.search(r"/pay/(SP[0-9A-F]+)", staff_page.get_by_role("link", name="Open the shopper's page").get_attribute("href")).group(1)
+    request_no = re.search(
+        r"/pay/(SP[0-9A-F]+)", staff_page.get_by_role("link", name="Open the shopper's page").get_attribute("href")
+    ).group(1)
     audience = staff_page.context.new_page()  # what the audience watches: the order list
     audience.goto(f"{shop.url}/orders")
     mark_page(audience)
@@ -263,7 +265,6 @@ def test_the_presenters_story_turns_the_list_green(shop: Shop, staff_page: Page)
     audience.reload()
     expect(audience.locator(f"#order-{request_no}")).to_contain_text("••• USDT")
     audience.close()
-
 
 
 def test_a_month_of_orders_fills_the_overview(shop: Shop, staff_page: Page) -> None:

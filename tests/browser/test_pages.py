@@ -54,11 +54,24 @@ def test_pages_are_labelled_and_fit_the_screen(shop: Shop, browser, demo_orders,
     page.get_by_label("Email").fill("manager@shop.test")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    for path in ("/", "/orders", "/orders/new", "/orders/new?edition=pro", f"/orders/{demo_orders['paid']}",
-                 f"/orders/{demo_orders['open']}", "/deliveries", "/deliveries/1", "/demo"):
+    for path in (
+        "/",
+        "/orders",
+        "/orders/new",
+        "/orders/new?edition=pro",
+        f"/orders/{demo_orders['paid']}",
+        f"/orders/{demo_orders['open']}",
+        "/deliveries",
+        "/deliveries/1",
+        "/demo",
+    ):
         page.goto(shop.url + path)
         check_page(page)
-    for path in (f"/pay/{demo_orders['open']}", f"/checkout/return/{demo_orders['paid']}", f"/checkout/return/{demo_orders['closed']}"):
+    for path in (
+        f"/pay/{demo_orders['open']}",
+        f"/checkout/return/{demo_orders['paid']}",
+        f"/checkout/return/{demo_orders['closed']}",
+    ):
         page.goto(shop.url + path)
         check_page(page)
     page.goto(f"{shop.url}/pay/{demo_orders['open']}")

@@ -4,8 +4,9 @@ merchant's notification endpoint that verifies what it receives."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask, request
@@ -35,9 +36,14 @@ class Receiver:
         @app.post("/notify")
         def notify() -> tuple[str, int]:
             try:
-                notification = read_notification(request.get_data(), request.headers.get("Authorization"),
-                                                 app_id=APP_ID, app_secret=APP_SECRET, notify_url=self.url,
-                                                 signed_url_form=self.signed_url_form)
+                notification = read_notification(
+                    request.get_data(),
+                    request.headers.get("Authorization"),
+                    app_id=APP_ID,
+                    app_secret=APP_SECRET,
+                    notify_url=self.url,
+                    signed_url_form=self.signed_url_form,
+                )
             except SignatureVerificationError as error:
                 with self.lock:
                     self.refused.append(error.message)
@@ -52,16 +58,20 @@ class Receiver:
 
 @dataclass
 class Gateway:
-    url: str           # the API's base URL (what EXAMPLEPAY_BASE_URL would be)
+    url: str  # the API's base URL (what EXAMPLEPAY_BASE_URL would be)
     engine: Any
     client: ExamplePayClient
     receiver: Receiver
 
     def payment_request(self, merchant_trade_no: str, amount: str = "100.05", **changes: Any) -> PaymentRequest:
         fields = {
-            "merchant_trade_no": merchant_trade_no, "amount": amount, "currency": "INR", "description": "Green tea",
+            "merchant_trade_no": merchant_trade_no,
+            "amount": amount,
+            "currency": "INR",
+            "description": "Green tea",
             "payer": Payer("u1", "Asha", "asha@example.com", "9000000000"),
-            "notify_url": self.receiver.url, "return_url": "http://shop.test/return?from=examplepay",
+            "notify_url": self.receiver.url,
+            "return_url": "http://shop.test/return?from=examplepay",
             "merchant_attach": "cart-7",
         }
         return PaymentRequest(**{**fields, **changes})
@@ -83,11 +93,16 @@ def gateway(request, tmp_path, receiver: Receiver) -> Iterator[Gateway]:
     app = Flask("examplepay-sandbox-test")
     holder: dict[str, Any] = {}
     with serve(app) as site:
-        blueprint = create_blueprint(Settings(APP_ID, APP_SECRET, str(tmp_path / "ep.db"), site + BASE_PATH,
-                                              signed_url_form=form, retry_scale=0.01))
+        blueprint = create_blueprint(
+            Settings(
+                APP_ID, APP_SECRET, str(tmp_path / "ep.db"), site + BASE_PATH, signed_url_form=form, retry_scale=0.01
+            )
+        )
         app.register_blueprint(blueprint, url_prefix=BASE_PATH)
         holder["engine"] = blueprint.gateway  # type: ignore[attr-defined]
-        client = ExamplePayClient(APP_ID, APP_SECRET, base_url=site + BASE_PATH, signed_url_form=form, timeout=(2, 5), max_retries=1)
+        client = ExamplePayClient(
+            APP_ID, APP_SECRET, base_url=site + BASE_PATH, signed_url_form=form, timeout=(2, 5), max_retries=1
+        )
         try:
             yield Gateway(site + BASE_PATH, holder["engine"], client, receiver)
         finally:

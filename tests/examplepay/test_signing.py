@@ -23,31 +23,62 @@ ABSOLUTE = "https://gateway-sandbox.example.com/pg/v2/payment/query"
 @pytest.mark.parametrize("url", [ABSOLUTE, "/pg/v2/payment/query"])
 def test_the_signature_is_sha256sum_of_the_seven_documented_lines(url: str) -> None:
     lines = f"{APP_ID}\n{SECRET}\nPOST\n{url}\n{TIMESTAMP}\n{NONCE}\n{BODY.decode()}\n"
-    independent = subprocess.run(["sha256sum"], input=lines.encode(), capture_output=True, check=True).stdout.split()[0].decode()
+    independent = (
+        subprocess.run(["sha256sum"], input=lines.encode(), capture_output=True, check=True).stdout.split()[0].decode()
+    )
     assert signing_string(APP_ID, SECRET, "POST", url, TIMESTAMP, NONCE, BODY) == lines.encode()
     assert sign(APP_ID, SECRET, "POST", url, TIMESTAMP, NONCE, BODY) == independent
 
 
 def test_the_research_notes_vectors() -> None:
-    assert sign(APP_ID, SECRET, "POST", ABSOLUTE, TIMESTAMP, NONCE, BODY) == "24b8bf0068c79b08cb386d3ff43beb9ef6eca48ee7a9f86e6b0aca23d8e04d90"
-    assert sign(APP_ID, SECRET, "POST", signed_url(ABSOLUTE, "path"), TIMESTAMP, NONCE, BODY) == "432624ffcb32b58fbb9b61ad36e20d95ebe3524e8c2bb805ce9e5faa49e26e8c"
+    assert (
+        sign(APP_ID, SECRET, "POST", ABSOLUTE, TIMESTAMP, NONCE, BODY)
+        == "24b8bf0068c79b08cb386d3ff43beb9ef6eca48ee7a9f86e6b0aca23d8e04d90"
+    )
+    assert (
+        sign(APP_ID, SECRET, "POST", signed_url(ABSOLUTE, "path"), TIMESTAMP, NONCE, BODY)
+        == "432624ffcb32b58fbb9b61ad36e20d95ebe3524e8c2bb805ce9e5faa49e26e8c"
+    )
 
 
 def test_the_header_round_trips_and_is_checked() -> None:
     clock = lambda: 1715670758.482  # noqa: E731
     signed = authorize(APP_ID, SECRET, "POST", ABSOLUTE, BODY, clock=clock)
     header = signed.header()
-    assert header.startswith(f"V2_SHA256 appId={APP_ID},sign=") and len(signed.nonce) == 32 and signed.timestamp == TIMESTAMP
+    assert (
+        header.startswith(f"V2_SHA256 appId={APP_ID},sign=")
+        and len(signed.nonce) == 32
+        and signed.timestamp == TIMESTAMP
+    )
     assert Authorization.parse(header) == signed
     assert verify(header, APP_ID, SECRET, "POST", ABSOLUTE, BODY, clock=clock) == signed
     for wrong, reason in [
-        (dict(body=BODY + b" "), "does not match"), (dict(url="/pg/v2/payment/query"), "does not match"),
-        (dict(secret="0" * 32), "does not match"), (dict(app_id="f" * 32), "another appId"),
-        (dict(clock=lambda: 1715670758.482 + 301), "window"), (dict(header=header.replace("V2_SHA256", "V1")), "malformed"),
+        (dict(body=BODY + b" "), "does not match"),
+        (dict(url="/pg/v2/payment/query"), "does not match"),
+        (dict(secret="0" * 32), "does not match"),
+        (dict(app_id="f" * 32), "another appId"),
+        (dict(clock=lambda: 1715670758.482 + 301), "window"),
+        (dict(header=header.replace("V2_SHA256", "V1")), "malformed"),
         (dict(header=None), "missing"),
     ]:
-        arguments = {"header": header, "app_id": APP_ID, "secret": SECRET, "url": ABSOLUTE, "body": BODY, "clock": clock, **wrong}
+        arguments = {
+            "header": header,
+            "app_id": APP_ID,
+            "secret": SECRET,
+            "url": ABSOLUTE,
+            "body": BODY,
+            "clock": clock,
+            **wrong,
+        }
         with pytest.raises(SignatureVerificationError, match=reason):
-            verify(arguments["header"], arguments["app_id"], arguments["secret"], "POST", arguments["url"], arguments["body"], clock=arguments["clock"])
+            verify(
+                arguments["header"],
+                arguments["app_id"],
+                arguments["secret"],
+                "POST",
+                arguments["url"],
+                arguments["body"],
+                clock=arguments["clock"],
+            )
     with pytest.raises(ConfigurationError):
         signed_url(ABSOLUTE, "relative")

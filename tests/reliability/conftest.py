@@ -4,8 +4,9 @@ sends traffic only to loopback servers it starts itself."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 import pytest
 import requests
@@ -48,8 +49,14 @@ def create_orders(shop: Shop, count: int, amount: str = "12.5") -> list[str]:
     with shop.app.app_context():
         for index in range(count):
             new = orders.NewOrder(
-                edition="normal", amount=amount, currency="USDT", description=f"Order {index}",
-                goods_info="1 x tea", timeout_minutes=30, merchant_order_no=f"INV-{index}", networks=(2,),
+                edition="normal",
+                amount=amount,
+                currency="USDT",
+                description=f"Order {index}",
+                goods_info="1 x tea",
+                timeout_minutes=30,
+                merchant_order_no=f"INV-{index}",
+                networks=(2,),
             )
             result = orders.create_order(new, "staff@shop.test")
             numbers.append(result.order.request_no)

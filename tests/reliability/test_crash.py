@@ -88,7 +88,8 @@ def test_a_killed_process_loses_no_acknowledged_delivery(tmp_path, merchant_key,
     numbers = create_orders(shop, ORDERS)
     bodies = [
         sealed(shop, statement(shop, number), merchant_key, platform_key)
-        for number in numbers for _ in range(SEALINGS_PER_ORDER)
+        for number in numbers
+        for _ in range(SEALINGS_PER_ORDER)
     ]
     random.Random(3).shuffle(bodies)
     shop_in_test.close()  # the in-test server is gone; the process below owns the database

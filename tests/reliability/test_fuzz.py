@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sparkpay import KeyFormatError, NotificationError, seal_notification, signing
 from sparkpay.notifications import open_notification
@@ -20,22 +21,41 @@ from .conftest import create_orders
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False) | st.text(max_size=30)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
     | st.sampled_from(["", "0", "NaN", "sNaN", "-Infinity", "1e999999", "12.5", "99999999999999999999"]),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=8,
 )
 #: The fields a statement may carry (sparkpay-api.md §6), each given any JSON value.
 STATEMENT_FIELDS = (
-    "payment_order_no", "merchant_customer_no", "merchant_order_no", "app_id", "order_time", "pay_time",
-    "completed_time", "closed_time", "total_amount", "real_pay_amount", "merchant_order_currency",
-    "receive_network", "pricing_amount", "pricing_currency", "available_payment_currency_networks",
-    "divide_detail", "pay_network_info",
+    "payment_order_no",
+    "merchant_customer_no",
+    "merchant_order_no",
+    "app_id",
+    "order_time",
+    "pay_time",
+    "completed_time",
+    "closed_time",
+    "total_amount",
+    "real_pay_amount",
+    "merchant_order_currency",
+    "receive_network",
+    "pricing_amount",
+    "pricing_currency",
+    "available_payment_currency_networks",
+    "divide_detail",
+    "pay_network_info",
 )
-network_info = st.fixed_dictionaries({}, optional={
-    key: json_values for key in ("pay_network", "tx_hash", "payer_addr", "merchant_ca_addr", "payment_divide_detail")
-})
+network_info = st.fixed_dictionaries(
+    {},
+    optional=dict.fromkeys(
+        ("pay_network", "tx_hash", "payer_addr", "merchant_ca_addr", "payment_divide_detail"), json_values
+    ),
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +73,18 @@ def envelopes() -> st.SearchStrategy[bytes]:
     """Random bytes, random JSON, and envelope-shaped JSON with random parts."""
     b64 = st.binary(max_size=300).map(lambda b: base64.b64encode(b).decode())
     shaped = st.fixed_dictionaries(
-        {"head": st.fixed_dictionaries({}, optional={"aes_key": b64 | json_values, "sign": b64 | json_values, "app_id": json_values})},
+        {
+            "head": st.fixed_dictionaries(
+                {}, optional={"aes_key": b64 | json_values, "sign": b64 | json_values, "app_id": json_values}
+            )
+        },
         optional={"body": b64 | json_values, "sign": b64},
     )
-    return st.one_of(st.binary(max_size=500), json_values.map(lambda v: json.dumps(v).encode()), shaped.map(lambda v: json.dumps(v).encode()))
+    return st.one_of(
+        st.binary(max_size=500),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        shaped.map(lambda v: json.dumps(v).encode()),
+    )
 
 
 @FUZZ
@@ -76,16 +104,21 @@ def test_the_webhook_answers_garbage_with_400(shop: Shop, raw) -> None:
 @FUZZ
 @given(
     status=st.sampled_from(["UNPAID", "COMPLETED", "CLOSED"]) | st.text(min_size=1, max_size=12),
-    fields=st.fixed_dictionaries({}, optional={name: json_values for name in STATEMENT_FIELDS}),
+    fields=st.fixed_dictionaries({}, optional=dict.fromkeys(STATEMENT_FIELDS, json_values)),
     paid=network_info,
     known_order=st.booleans(),
 )
-def test_a_genuinely_signed_but_malformed_statement_is_handled_cleanly(shop: Shop, request_no, merchant_key, platform_key, status, fields, paid, known_order) -> None:
+def test_a_genuinely_signed_but_malformed_statement_is_handled_cleanly(
+    shop: Shop, request_no, merchant_key, platform_key, status, fields, paid, known_order
+) -> None:
     statement = {"request_no": request_no if known_order else "SPFUZZ", "pay_status": status, **fields}
     if paid:
         statement["pay_network_info"] = paid
     body = seal_notification(
-        json.dumps(statement).encode(), merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key, app_id="APP"
+        json.dumps(statement).encode(),
+        merchant_public_key=merchant_key.public_key(),
+        platform_private_key=platform_key,
+        app_id="APP",
     )
     try:
         open_notification(body, merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
@@ -98,13 +131,17 @@ def test_a_genuinely_signed_but_malformed_statement_is_handled_cleanly(shop: Sho
 
 
 @FUZZ
-@given(source=st.one_of(
-    st.text(max_size=600),
-    st.binary(max_size=600),
-    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", min_size=200, max_size=900),
-    st.text(max_size=200).map(lambda t: f"-----BEGIN PRIVATE KEY-----\n{t}\n-----END PRIVATE KEY-----"),
-    st.text(max_size=200).map(lambda t: f"-----BEGIN PUBLIC KEY-----\n{t}\n-----END PUBLIC KEY-----"),
-))
+@given(
+    source=st.one_of(
+        st.text(max_size=600),
+        st.binary(max_size=600),
+        st.text(
+            alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", min_size=200, max_size=900
+        ),
+        st.text(max_size=200).map(lambda t: f"-----BEGIN PRIVATE KEY-----\n{t}\n-----END PRIVATE KEY-----"),
+        st.text(max_size=200).map(lambda t: f"-----BEGIN PUBLIC KEY-----\n{t}\n-----END PUBLIC KEY-----"),
+    )
+)
 def test_the_key_loader_refuses_garbage_with_key_format_error(source) -> None:
     for load in (signing.load_private_key, signing.load_public_key):
         with pytest.raises(KeyFormatError) as refused:
@@ -113,7 +150,11 @@ def test_the_key_loader_refuses_garbage_with_key_format_error(source) -> None:
 
 
 @FUZZ
-@given(cut=st.integers(min_value=1, max_value=1600), position=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=255))
+@given(
+    cut=st.integers(min_value=1, max_value=1600),
+    position=st.integers(min_value=0),
+    flip=st.integers(min_value=1, max_value=255),
+)
 def test_a_damaged_real_key_is_refused_or_still_the_same_key(merchant_key, cut, position, flip) -> None:
     pem = signing.private_key_pem(merchant_key)
     for damaged in (pem[:cut], bytes(b ^ flip if i == position % len(pem) else b for i, b in enumerate(pem))):

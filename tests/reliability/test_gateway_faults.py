@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -124,14 +124,29 @@ def test_nothing_unverified_marks_an_order_paid(shop: Shop) -> None:
 
 def test_under_random_faults_every_order_ends_as_the_gateway_says(shop: Shop) -> None:
     rng = random.Random(2026)
-    switches = ("api_http_500", "api_delay", "api_bad_signature", "notify_drop", "notify_duplicate",
-                "notify_out_of_order", "notify_bad_signature")
+    switches = (
+        "api_http_500",
+        "api_delay",
+        "api_bad_signature",
+        "notify_drop",
+        "notify_duplicate",
+        "notify_out_of_order",
+        "notify_bad_signature",
+    )
     numbers = []
     for index in range(16):
         faults(shop, **{name: int(rng.random() < 0.3) for name in switches})
         with shop.app.app_context():
-            new = orders.NewOrder(edition="normal", amount="7.25", currency="USDT", description=f"Order {index}",
-                                  goods_info="tea", timeout_minutes=30, merchant_order_no=f"INV-{index}", networks=(2,))
+            new = orders.NewOrder(
+                edition="normal",
+                amount="7.25",
+                currency="USDT",
+                description=f"Order {index}",
+                goods_info="tea",
+                timeout_minutes=30,
+                merchant_order_no=f"INV-{index}",
+                networks=(2,),
+            )
             order = orders.create_order(new, "staff@shop.test").order
             numbers.append(order.request_no)
             action = rng.choice(("pay", "pay", "expire", "close", "wait"))
@@ -140,7 +155,7 @@ def test_under_random_faults_every_order_ends_as_the_gateway_says(shop: Shop) ->
         if action in ("pay", "expire") and gateway_orders(shop).get(f"INV-{index}"):
             shop.sandbox("POST", f"/orders/{order.request_no}/{action}", json={"network": 2})
 
-    faults(shop, **{name: 0 for name in switches})
+    faults(shop, **dict.fromkeys(switches, 0))
     reconcile(shop)  # re-sends the creates whose outcome was unknown
     reconcile(shop)  # and queries everything still open
 

@@ -4,18 +4,18 @@ no single-byte change to a signed message or a sealed notification alters what i
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Iterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shop import create_app, orders
 from shop.extensions import db, write_transaction
 from shop.models import COMPLETED, CREATING, Order, OrderEvent, now_utc
 from sparkpay import NotificationError, PaymentOrder, SignatureVerificationError, seal_notification, signing
 from sparkpay.notifications import open_notification
-
 from tests.support import database_url
 
 from .conftest import assert_legal_history
@@ -47,9 +47,18 @@ def app(tmp_path_factory, merchant_key, platform_key) -> Iterator:  # type: igno
 def new_order() -> Order:
     now = now_utc().replace(microsecond=0)
     order = Order(
-        request_no=orders.new_request_no(), edition="normal", status=CREATING, amount=Decimal("12.5"),
-        currency="USDT", merchant_order_no="INV", user_id="guest", description="tea", goods_info="tea",
-        order_time=now, timeout_at=now, receive_network="2",
+        request_no=orders.new_request_no(),
+        edition="normal",
+        status=CREATING,
+        amount=Decimal("12.5"),
+        currency="USDT",
+        merchant_order_no="INV",
+        user_id="guest",
+        description="tea",
+        goods_info="tea",
+        order_time=now,
+        timeout_at=now,
+        receive_network="2",
     )
     order.events.append(OrderEvent(from_status=None, to_status=CREATING, source="staff"))
     with write_transaction():
@@ -60,8 +69,12 @@ def new_order() -> Order:
 #: One event: a status change asked directly (staff, creation) or a gateway statement.
 events = st.one_of(
     st.tuples(st.just("direct"), st.sampled_from(STATUSES), st.sampled_from(SOURCES), st.just("12.5")),
-    st.tuples(st.just("statement"), st.sampled_from(GATEWAY_STATUSES), st.sampled_from(("webhook", "query", "reconcile")),
-              st.sampled_from(("12.5", "12.5", "1.25"))),
+    st.tuples(
+        st.just("statement"),
+        st.sampled_from(GATEWAY_STATUSES),
+        st.sampled_from(("webhook", "query", "reconcile")),
+        st.sampled_from(("12.5", "12.5", "1.25")),
+    ),
 )
 
 
@@ -77,10 +90,15 @@ def test_any_sequence_of_events_leaves_a_legal_history(app, sequence) -> None:
             if kind == "direct":
                 outcome = orders.apply_status(locked, status, source=source)
             else:
-                statement = PaymentOrder.from_dict({
-                    "request_no": locked.request_no, "pay_status": status, "total_amount": amount,
-                    "merchant_order_currency": "USDT", "merchant_customer_no": app.config["SPARKPAY_MERCHANT_NO"],
-                })
+                statement = PaymentOrder.from_dict(
+                    {
+                        "request_no": locked.request_no,
+                        "pay_status": status,
+                        "total_amount": amount,
+                        "merchant_order_currency": "USDT",
+                        "merchant_customer_no": app.config["SPARKPAY_MERCHANT_NO"],
+                    }
+                )
                 outcome = orders._apply_gateway_statement(locked, statement, source=source, actor=None)
         after = db.session.get(Order, order.id).status
         assert (outcome == "applied") == (after != before), (outcome, before, after)
@@ -100,8 +118,12 @@ def _flip(data: bytes, position: int, flip: int) -> bytes:
 
 
 @settings(max_examples=60, deadline=None)
-@given(body=st.binary(max_size=300), part=st.sampled_from(("timestamp", "nonce", "body")),
-       position=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=255))
+@given(
+    body=st.binary(max_size=300),
+    part=st.sampled_from(("timestamp", "nonce", "body")),
+    position=st.integers(min_value=0),
+    flip=st.integers(min_value=1, max_value=255),
+)
 def test_signed_messages_round_trip_and_any_changed_byte_is_rejected(merchant_key, body, part, position, flip) -> None:
     headers = signing.sign_message(merchant_key, body)
     signing.verify_message(merchant_key.public_key(), body, headers)
@@ -118,12 +140,20 @@ def test_signed_messages_round_trip_and_any_changed_byte_is_rejected(merchant_ke
 
 
 @settings(max_examples=40, deadline=None)
-@given(status=st.sampled_from(GATEWAY_STATUSES), note=st.text(max_size=40),
-       position=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=255))
-def test_a_sealed_notification_round_trips_and_no_changed_byte_alters_what_is_read(merchant_key, platform_key, status, note, position, flip) -> None:
+@given(
+    status=st.sampled_from(GATEWAY_STATUSES),
+    note=st.text(max_size=40),
+    position=st.integers(min_value=0),
+    flip=st.integers(min_value=1, max_value=255),
+)
+def test_a_sealed_notification_round_trips_and_no_changed_byte_alters_what_is_read(
+    merchant_key, platform_key, status, note, position, flip
+) -> None:
     payload = json.dumps({"request_no": "SP1", "pay_status": status, "total_amount": "12.5", "note": note}).encode()
     keys = dict(merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
-    body = seal_notification(payload, merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key, app_id="APP")
+    body = seal_notification(
+        payload, merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key, app_id="APP"
+    )
     assert open_notification(body, **keys).payload == payload
     try:
         opened = open_notification(_flip(body, position, flip), **keys)

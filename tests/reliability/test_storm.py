@@ -45,7 +45,7 @@ def tampered(body: bytes, rng: random.Random) -> bytes:
     envelope = json.loads(body)
     text = envelope["body"]
     position = rng.randrange(len(text) - 4)
-    envelope["body"] = text[:position] + ("A" if text[position] != "A" else "B") + text[position + 1:]
+    envelope["body"] = text[:position] + ("A" if text[position] != "A" else "B") + text[position + 1 :]
     return json.dumps(envelope).encode()
 
 
@@ -57,7 +57,9 @@ def plan(shop: Shop, numbers: list[str], keys, rng: random.Random) -> tuple[list
         story, final = STORIES[index % len(STORIES)]
         expected[request_no] = final
         for status in story:
-            data = statement(shop, request_no, status, pay_network_info={"pay_network": 2, "tx_hash": f"0x{index:064x}"})
+            data = statement(
+                shop, request_no, status, pay_network_info={"pay_network": 2, "tx_hash": f"0x{index:064x}"}
+            )
             body = sealed(shop, data, merchant_key, platform_key)
             for copy in range(COPIES):
                 # Half are byte-for-byte replays, half the same statement sealed afresh.
@@ -80,6 +82,7 @@ def plan(shop: Shop, numbers: list[str], keys, rng: random.Random) -> tuple[list
 
 def send_all(url: str, deliveries: list[Delivery]) -> None:
     """``SENDERS`` threads share the shuffled deliveries, resending like the gateway does."""
+
     def send(session: requests.Session, delivery: Delivery) -> None:
         # Like the gateway: a genuine delivery that was not acknowledged is sent again.
         for _ in range(3):
@@ -91,7 +94,9 @@ def send_all(url: str, deliveries: list[Delivery]) -> None:
     send_concurrently(deliveries, SENDERS, send)
 
 
-def test_a_storm_loses_nothing_applies_no_forgery_and_never_regresses(shop: Shop, merchant_key, platform_key, other_key) -> None:
+def test_a_storm_loses_nothing_applies_no_forgery_and_never_regresses(
+    shop: Shop, merchant_key, platform_key, other_key
+) -> None:
     numbers = create_orders(shop, ORDERS)
     deliveries, expected = plan(shop, numbers, (merchant_key, platform_key, other_key), random.Random(7))
     assert len(deliveries) == DELIVERIES
@@ -100,7 +105,9 @@ def test_a_storm_loses_nothing_applies_no_forgery_and_never_regresses(shop: Shop
 
     answers = Counter(answer for d in deliveries for answer in d.answers)
     assert set(answers) <= {(200, "SUCCESS"), (400, "refused")}, answers
-    assert all(d.answers == [(200, "SUCCESS")] for d in deliveries if d.genuine), "a genuine delivery was not acknowledged at once"
+    assert all(d.answers == [(200, "SUCCESS")] for d in deliveries if d.genuine), (
+        "a genuine delivery was not acknowledged at once"
+    )
     assert all(d.answers == [(400, "refused")] for d in deliveries if not d.genuine), "a forgery was acknowledged"
 
     with shop.app.app_context():
@@ -120,7 +127,9 @@ def test_a_storm_loses_nothing_applies_no_forgery_and_never_regresses(shop: Shop
             assert len(into_final) == 1, f"{order.request_no} entered {order.status} {len(into_final)} times"
             for event in order.events:
                 if event.source == "webhook":
-                    assert int(event.actor.removeprefix("notification #")) in verified_ids, "applied from an unverified delivery"
+                    assert int(event.actor.removeprefix("notification #")) in verified_ids, (
+                        "applied from an unverified delivery"
+                    )
             if order.status == "COMPLETED":
                 assert order.tx_hash == f"0x{numbers.index(order.request_no):064x}" and order.pay_time is not None
         assert lost == {}, f"{len(lost)} orders ended in the wrong status: {list(lost.items())[:5]}"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -38,7 +39,9 @@ class Receiver:
         def notify() -> tuple[str, int]:
             raw = request.get_data()
             try:
-                opened = open_notification(raw, merchant_private_key=self.merchant_key, platform_public_key=self.platform_public)
+                opened = open_notification(
+                    raw, merchant_private_key=self.merchant_key, platform_public_key=self.platform_public
+                )
                 entry = {"raw": raw, "verified": True, "payload": json.loads(opened.payload), "mgf1": opened.mgf1_hash}
             except Exception as error:  # noqa: BLE001 - a receiver refuses what it cannot open
                 entry = {"raw": raw, "verified": False, "error": str(error)}
@@ -70,8 +73,6 @@ class Gateway:
         assert response.status_code == 200, response.text
 
 
-
-
 @pytest.fixture
 def gateway(tmp_path, merchant_key, platform_key) -> Iterator[Gateway]:
     receiver = Receiver(merchant_key, platform_key.public_key())
@@ -92,14 +93,32 @@ def gateway(tmp_path, merchant_key, platform_key) -> Iterator[Gateway]:
         app.register_blueprint(blueprint, url_prefix="/sandbox")
         try:
             with serve(app) as url:
-                client = SparkPayClient(APP_ID, MERCHANT_NO, merchant_key, platform_key.public_key(), base_url=f"{url}/sandbox", max_retries=0, timeout=(2, 5))
+                client = SparkPayClient(
+                    APP_ID,
+                    MERCHANT_NO,
+                    merchant_key,
+                    platform_key.public_key(),
+                    base_url=f"{url}/sandbox",
+                    max_retries=0,
+                    timeout=(2, 5),
+                )
                 yield Gateway(f"{url}/sandbox", blueprint.sandbox, client, receiver)  # type: ignore[attr-defined]
                 client.close()
         finally:
             blueprint.sandbox.stop()  # type: ignore[attr-defined]
 
 
-def signed_request(url: str, method: str, path: str, body: Any, key, *, app_id: str = APP_ID, headers: dict[str, str] | None = None, raw: bytes | None = None) -> requests.Response:  # type: ignore[no-untyped-def]
+def signed_request(
+    url: str,
+    method: str,
+    path: str,
+    body: Any,
+    key,
+    *,
+    app_id: str = APP_ID,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
+) -> requests.Response:  # type: ignore[no-untyped-def]
     """A hand-built signed call, for what the SDK would refuse to send."""
     data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
     signed = signing.sign_message(key, data)
@@ -112,7 +131,13 @@ def signed_request(url: str, method: str, path: str, body: Any, key, *, app_id: 
         "Sparkpay-Nonce": signed.nonce,
     }
     sent.update(headers or {})
-    return requests.request(method, url + path, data=data if method == "POST" else None, headers={k: v for k, v in sent.items() if v is not None}, timeout=10)
+    return requests.request(
+        method,
+        url + path,
+        data=data if method == "POST" else None,
+        headers={k: v for k, v in sent.items() if v is not None},
+        timeout=10,
+    )
 
 
 def order_body(**changes: Any) -> dict[str, Any]:

@@ -30,10 +30,18 @@ OTHER = "0x" + "b2" * 20
 def normal_order(gateway: Gateway, **changes) -> OrderRequest:  # type: ignore[no-untyped-def]
     now = int(time.time())
     fields = dict(
-        request_no=f"R{time.time_ns()}", merchant_order_no="INV-1", merchant_application_user_id="u-42",
-        merchant_order_time=now, merchant_order_timeout=now + 1800, merchant_order_desc="Order #1",
-        goods_info="T-shirt x1", notify_url=f"{gateway.receiver.url}/notify", redirect_url="https://shop.example/return",
-        total_amount="12.5", merchant_order_currency="USDT", receive_network=(2, 4),
+        request_no=f"R{time.time_ns()}",
+        merchant_order_no="INV-1",
+        merchant_application_user_id="u-42",
+        merchant_order_time=now,
+        merchant_order_timeout=now + 1800,
+        merchant_order_desc="Order #1",
+        goods_info="T-shirt x1",
+        notify_url=f"{gateway.receiver.url}/notify",
+        redirect_url="https://shop.example/return",
+        total_amount="12.5",
+        merchant_order_currency="USDT",
+        receive_network=(2, 4),
     )
     fields.update(changes)
     return OrderRequest(**fields)  # type: ignore[arg-type]
@@ -62,9 +70,16 @@ def test_normal_order_lifecycle_with_notification(gateway: Gateway) -> None:
 def test_pro_order_priced_in_fiat_paid_in_a_chosen_pair(gateway: Gateway) -> None:
     now = int(time.time())
     request = ProOrderRequest(
-        request_no=f"P{time.time_ns()}", merchant_order_no="INV-2", merchant_application_user_id="u-1",
-        merchant_order_time=now, merchant_order_timeout=now + 600, merchant_order_desc="Pro order", goods_info="Mug",
-        notify_url=f"{gateway.receiver.url}/notify", pricing_amount="49.9", pricing_currency="USD",  # type: ignore[arg-type]
+        request_no=f"P{time.time_ns()}",
+        merchant_order_no="INV-2",
+        merchant_application_user_id="u-1",
+        merchant_order_time=now,
+        merchant_order_timeout=now + 600,
+        merchant_order_desc="Pro order",
+        goods_info="Mug",
+        notify_url=f"{gateway.receiver.url}/notify",
+        pricing_amount="49.9",
+        pricing_currency="USD",  # type: ignore[arg-type]
         available_payment_currency_networks=(CurrencyNetworks("USDT", (4, 2)), CurrencyNetworks("ETH", ())),
     )
     gateway.client.create_pro_order(request)
@@ -83,7 +98,11 @@ def test_close_and_its_refusals(gateway: Gateway) -> None:
     gateway.client.create_order(open_order)
     gateway.client.create_order(paid_order)
     result = gateway.client.close_order(open_order.request_no)
-    assert (result.request_no, result.merchant_no, result.merchant_order_no) == (open_order.request_no, MERCHANT_NO, "INV-1")
+    assert (result.request_no, result.merchant_no, result.merchant_order_no) == (
+        open_order.request_no,
+        MERCHANT_NO,
+        "INV-1",
+    )
     closed = gateway.client.query_order(open_order.request_no)
     assert closed.pay_status == "CLOSED" and closed.closed_time
     with pytest.raises(OrderAlreadyClosedError) as already:
@@ -104,7 +123,9 @@ def test_an_unpaid_order_closes_at_its_deadline(gateway: Gateway) -> None:
     now = int(time.time())
     request = normal_order(gateway, merchant_order_time=now, merchant_order_timeout=now + 2)
     gateway.client.create_order(request)
-    closed = wait_for(lambda: (o := gateway.client.query_order(request.request_no)).pay_status == "CLOSED" and o, what="the deadline")
+    closed = wait_for(
+        lambda: (o := gateway.client.query_order(request.request_no)).pay_status == "CLOSED" and o, what="the deadline"
+    )
     assert closed.closed_time == request.merchant_order_timeout
 
 
@@ -114,7 +135,13 @@ def test_request_no_is_case_insensitive_and_a_same_content_resend_is_idempotent(
     again = gateway.client.create_order(request)
     assert again.cashier_url == first.cashier_url and again.payment_order_no == first.payment_order_no
     assert gateway.client.query_order(request.request_no.upper()).request_no == request.request_no
-    different = signed_request(gateway.url, "POST", "/v4/pay/cashier", order_body(request_no=request.request_no.upper(), total_amount="99"), merchant_key)
+    different = signed_request(
+        gateway.url,
+        "POST",
+        "/v4/pay/cashier",
+        order_body(request_no=request.request_no.upper(), total_amount="99"),
+        merchant_key,
+    )
     assert different.json()["code"] == 41023
 
 
@@ -147,14 +174,63 @@ def test_a_resend_of_an_old_request_still_gets_its_order(gateway: Gateway, merch
         ({"receive_network": "5"}, 41031),
         ({"total_amount": "0.05"}, 41028),
         ({"divide_detail": {"seller_amount": "10", "seller_addr": SELLER, "merchant_amount": "2"}}, 41008),
-        ({"divide_detail": {"seller_amount": "10.0000001", "seller_addr": SELLER, "merchant_amount": "2.4999999"}}, 41019),
+        (
+            {"divide_detail": {"seller_amount": "10.0000001", "seller_addr": SELLER, "merchant_amount": "2.4999999"}},
+            41019,
+        ),
         ({"divide_detail": {"seller_amount": "-1", "seller_addr": SELLER, "merchant_amount": "13.5"}}, 41014),
         ({"divide_detail": {"seller_amount": "10", "seller_addr": "nope", "merchant_amount": "2.5"}}, 41032),
-        ({"divide_detail": {"seller_amount": "10", "seller_addr": MERCHANT_CA_ADDRESS, "merchant_amount": "2.5"}}, 41034),
-        ({"divide_detail": {"seller_amount": "12", "seller_addr": SELLER, "merchant_amount": "0.05", "other_details": [{"receiver_addr": OTHER, "amount": "0.45"}]}}, 41007),
-        ({"divide_detail": {"seller_amount": "10", "seller_addr": SELLER, "merchant_amount": "2", "other_details": [{"receiver_addr": SELLER, "amount": "0.5"}]}}, 41029),
-        ({"divide_detail": {"seller_amount": "10", "seller_addr": SELLER, "merchant_amount": "1.5", "other_details": [{"receiver_addr": OTHER, "amount": "0.5"}, {"receiver_addr": OTHER, "amount": "0.5"}]}}, 41033),
-        ({"divide_detail": {"seller_amount": "2", "seller_addr": SELLER, "merchant_amount": "4.5", "other_details": [{"receiver_addr": "0x" + f"{i:040x}", "amount": "1"} for i in range(1, 7)]}}, 43011),
+        (
+            {"divide_detail": {"seller_amount": "10", "seller_addr": MERCHANT_CA_ADDRESS, "merchant_amount": "2.5"}},
+            41034,
+        ),
+        (
+            {
+                "divide_detail": {
+                    "seller_amount": "12",
+                    "seller_addr": SELLER,
+                    "merchant_amount": "0.05",
+                    "other_details": [{"receiver_addr": OTHER, "amount": "0.45"}],
+                }
+            },
+            41007,
+        ),
+        (
+            {
+                "divide_detail": {
+                    "seller_amount": "10",
+                    "seller_addr": SELLER,
+                    "merchant_amount": "2",
+                    "other_details": [{"receiver_addr": SELLER, "amount": "0.5"}],
+                }
+            },
+            41029,
+        ),
+        (
+            {
+                "divide_detail": {
+                    "seller_amount": "10",
+                    "seller_addr": SELLER,
+                    "merchant_amount": "1.5",
+                    "other_details": [
+                        {"receiver_addr": OTHER, "amount": "0.5"},
+                        {"receiver_addr": OTHER, "amount": "0.5"},
+                    ],
+                }
+            },
+            41033,
+        ),
+        (
+            {
+                "divide_detail": {
+                    "seller_amount": "2",
+                    "seller_addr": SELLER,
+                    "merchant_amount": "4.5",
+                    "other_details": [{"receiver_addr": "0x" + f"{i:040x}", "amount": "1"} for i in range(1, 7)],
+                }
+            },
+            43011,
+        ),
         ({"divide_detail": {"seller_amount": "", "seller_addr": SELLER, "merchant_amount": "2.5"}}, 41015),
         ({"divide_detail": {"seller_amount": "10", "seller_addr": SELLER}}, 41026),
     ],
@@ -165,8 +241,15 @@ def test_create_refusals_carry_the_documented_code(gateway: Gateway, merchant_ke
     assert envelope["code"] == code, envelope
     assert response.status_code == (401 if code in (40007,) else 400)
     assert envelope["message"] and envelope["data"] is None
-    signing.verify_message(platform_key.public_key(), response.content, signing.SignedHeaders(
-        response.headers["Sparkpay-Timestamp"], response.headers["Sparkpay-Nonce"], response.headers["Sparkpay-Signature"]))
+    signing.verify_message(
+        platform_key.public_key(),
+        response.content,
+        signing.SignedHeaders(
+            response.headers["Sparkpay-Timestamp"],
+            response.headers["Sparkpay-Nonce"],
+            response.headers["Sparkpay-Signature"],
+        ),
+    )
 
 
 @pytest.mark.parametrize(
@@ -180,12 +263,25 @@ def test_create_refusals_carry_the_documented_code(gateway: Gateway, merchant_ke
     ],
 )
 def test_pro_pair_refusals(gateway: Gateway, merchant_key, pairs, code) -> None:
-    body = order_body(total_amount=None, merchant_order_currency=None, receive_network=None, pricing_amount="10", pricing_currency="USD", available_payment_currency_networks=pairs)
+    body = order_body(
+        total_amount=None,
+        merchant_order_currency=None,
+        receive_network=None,
+        pricing_amount="10",
+        pricing_currency="USD",
+        available_payment_currency_networks=pairs,
+    )
     assert signed_request(gateway.url, "POST", "/v4/pro/pay/cashier", body, merchant_key).json()["code"] == code
 
 
 def test_a_pro_price_below_every_minimum_fee_is_refused_41038(gateway: Gateway, merchant_key) -> None:
-    body = order_body(total_amount=None, merchant_order_currency=None, receive_network=None, pricing_amount="0.01", pricing_currency="USD")
+    body = order_body(
+        total_amount=None,
+        merchant_order_currency=None,
+        receive_network=None,
+        pricing_amount="0.01",
+        pricing_currency="USD",
+    )
     assert signed_request(gateway.url, "POST", "/v4/pro/pay/cashier", body, merchant_key).json()["code"] == 41038
 
 
@@ -210,8 +306,14 @@ def test_a_request_signed_with_another_key_or_replayed_is_refused(gateway: Gatew
     assert signed_request(gateway.url, "POST", "/v4/pay/cashier", order_body(), other_key).json()["code"] == 40000
     body = json.dumps(order_body()).encode()
     signed = signing.sign_message(merchant_key, body)
-    headers = {"User-Agent": "t", "Content-Type": "application/json", "Sparkpay-App-Id": "APPSANDBOXTEST",
-               "Sparkpay-Signature": signed.signature, "Sparkpay-Timestamp": signed.timestamp, "Sparkpay-Nonce": signed.nonce}
+    headers = {
+        "User-Agent": "t",
+        "Content-Type": "application/json",
+        "Sparkpay-App-Id": "APPSANDBOXTEST",
+        "Sparkpay-Signature": signed.signature,
+        "Sparkpay-Timestamp": signed.timestamp,
+        "Sparkpay-Nonce": signed.nonce,
+    }
     import requests
 
     assert requests.post(f"{gateway.url}/v4/pay/cashier", data=body, headers=headers).json()["code"] == 0
@@ -222,9 +324,13 @@ def test_a_request_signed_with_another_key_or_replayed_is_refused(gateway: Gatew
 def test_get_requests_sign_an_empty_body(gateway: Gateway, merchant_key) -> None:
     body = order_body()
     signed_request(gateway.url, "POST", "/v4/pay/cashier", body, merchant_key)
-    response = signed_request(gateway.url, "GET", f"/v4/pay/orders/{MERCHANT_NO}/{body['request_no']}", None, merchant_key)
+    response = signed_request(
+        gateway.url, "GET", f"/v4/pay/orders/{MERCHANT_NO}/{body['request_no']}", None, merchant_key
+    )
     assert response.json()["data"]["pay_status"] == "UNPAID"
-    wrong = signed_request(gateway.url, "GET", f"/v4/pay/orders/{MERCHANT_NO}/{body['request_no']}", None, merchant_key, raw=b"{}")
+    wrong = signed_request(
+        gateway.url, "GET", f"/v4/pay/orders/{MERCHANT_NO}/{body['request_no']}", None, merchant_key, raw=b"{}"
+    )
     assert wrong.json()["code"] == 40000
 
 
@@ -237,8 +343,15 @@ def test_api_faults(gateway: Gateway) -> None:
     with pytest.raises(SignatureVerificationError):
         gateway.client.query_order("ANY")
     gateway.faults(api_delay=1, api_delay_seconds=1.5)
-    slow = type(gateway.client)(gateway.client.app_id, MERCHANT_NO, gateway.client._private_key, gateway.client._platform_public_key,
-                                base_url=gateway.url, max_retries=0, timeout=(1, 0.5))
+    slow = type(gateway.client)(
+        gateway.client.app_id,
+        MERCHANT_NO,
+        gateway.client._private_key,
+        gateway.client._platform_public_key,
+        base_url=gateway.url,
+        max_retries=0,
+        timeout=(1, 0.5),
+    )
     with pytest.raises(TransportError):
         slow.query_order("ANY")
     slow.close()

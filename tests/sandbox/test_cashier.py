@@ -18,10 +18,17 @@ from .conftest import Gateway, wait_for
 def create(gateway: Gateway, **changes) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     now = int(time.time())
     fields = dict(
-        request_no=f"K{time.time_ns()}", merchant_order_no="INV-7", merchant_application_user_id="u-7",
-        merchant_order_time=now, merchant_order_timeout=now + 900, merchant_order_desc="Green tea",
-        goods_info="250 g", notify_url=f"{gateway.receiver.url}/notify", redirect_url="https://shop.example/return/7",
-        total_amount="24.9", receive_network=(2, 4),
+        request_no=f"K{time.time_ns()}",
+        merchant_order_no="INV-7",
+        merchant_application_user_id="u-7",
+        merchant_order_time=now,
+        merchant_order_timeout=now + 900,
+        merchant_order_desc="Green tea",
+        goods_info="250 g",
+        notify_url=f"{gateway.receiver.url}/notify",
+        redirect_url="https://shop.example/return/7",
+        total_amount="24.9",
+        receive_network=(2, 4),
     )
     fields.update(changes)
     request = OrderRequest(**fields)  # type: ignore[arg-type]
@@ -32,7 +39,15 @@ def test_cashier_shows_the_order_networks_addresses_and_a_countdown(gateway: Gat
     _, cashier_url = create(gateway)
     page = requests.get(cashier_url)
     assert page.status_code == 200
-    for text in ("Green tea", "24.9", "USDT on Ethereum", "USDT on Polygon", "data-deadline=", "data:image/svg+xml;base64,", "Cancel and return to the shop"):
+    for text in (
+        "Green tea",
+        "24.9",
+        "USDT on Ethereum",
+        "USDT on Polygon",
+        "data-deadline=",
+        "data:image/svg+xml;base64,",
+        "Cancel and return to the shop",
+    ):
         assert text in page.text, text
     assert len(set(re.findall(r"0x[0-9a-f]{40}", page.text))) == 2, "one deposit address per network"
 
@@ -80,17 +95,34 @@ def test_home_page_lists_orders_deliveries_switches_and_readings(gateway: Gatewa
 
 
 def test_the_sandbox_runs_alone(tmp_path, merchant_key) -> None:
-    app = create_app({"SANDBOX_MERCHANT_PUBLIC_KEY": signing.public_key_pem(merchant_key.public_key()).decode()}, instance_path=str(tmp_path))
+    app = create_app(
+        {"SANDBOX_MERCHANT_PUBLIC_KEY": signing.public_key_pem(merchant_key.public_key()).decode()},
+        instance_path=str(tmp_path),
+    )
     try:
         identity = json.loads((tmp_path / "sandbox.json").read_text())
         with serve(app) as url:
-            client = SparkPayClient(identity["app_id"], identity["merchant_no"], merchant_key, tmp_path / "platform_public.pem", base_url=f"{url}/sandbox")
+            client = SparkPayClient(
+                identity["app_id"],
+                identity["merchant_no"],
+                merchant_key,
+                tmp_path / "platform_public.pem",
+                base_url=f"{url}/sandbox",
+            )
             now = int(time.time())
-            created = client.create_order(OrderRequest(
-                request_no="ALONE_1", merchant_order_no="1", merchant_application_user_id="u", merchant_order_time=now,
-                merchant_order_timeout=now + 60, merchant_order_desc="d", goods_info="g", notify_url="http://127.0.0.1:9/n",
-                total_amount="1",  # type: ignore[arg-type]
-            ))
+            created = client.create_order(
+                OrderRequest(
+                    request_no="ALONE_1",
+                    merchant_order_no="1",
+                    merchant_application_user_id="u",
+                    merchant_order_time=now,
+                    merchant_order_timeout=now + 60,
+                    merchant_order_desc="d",
+                    goods_info="g",
+                    notify_url="http://127.0.0.1:9/n",
+                    total_amount="1",  # type: ignore[arg-type]
+                )
+            )
             assert created.cashier_url.startswith(f"{url}/sandbox/cashier/")
             assert requests.get(url + "/").url == f"{url}/sandbox/"
             client.close()

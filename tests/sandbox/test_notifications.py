@@ -19,9 +19,15 @@ from .conftest import Gateway, wait_for
 def paid_order(gateway: Gateway, **control) -> str:  # type: ignore[no-untyped-def]
     now = int(time.time())
     request = OrderRequest(
-        request_no=f"N{time.time_ns()}", merchant_order_no="INV-9", merchant_application_user_id="u-9",
-        merchant_order_time=now, merchant_order_timeout=now + 600, merchant_order_desc="Notified order",
-        goods_info="Tea", notify_url=f"{gateway.receiver.url}/notify", total_amount="12.5",  # type: ignore[arg-type]
+        request_no=f"N{time.time_ns()}",
+        merchant_order_no="INV-9",
+        merchant_application_user_id="u-9",
+        merchant_order_time=now,
+        merchant_order_timeout=now + 600,
+        merchant_order_desc="Notified order",
+        goods_info="Tea",
+        notify_url=f"{gateway.receiver.url}/notify",
+        total_amount="12.5",  # type: ignore[arg-type]
     )
     gateway.client.create_order(request)
     response = gateway.control("POST", f"/orders/{request.request_no}/pay", json=control or {})
@@ -34,7 +40,9 @@ def deliveries(gateway: Gateway, request_no: str) -> list[dict]:
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command line")
-def test_the_notification_signature_verifies_with_openssl(gateway: Gateway, merchant_key, platform_key, tmp_path) -> None:
+def test_the_notification_signature_verifies_with_openssl(
+    gateway: Gateway, merchant_key, platform_key, tmp_path
+) -> None:
     paid_order(gateway)
     (entry,) = wait_for(gateway.receiver.verified, what="the notification")
     envelope = json.loads(entry["raw"])
@@ -45,7 +53,9 @@ def test_the_notification_signature_verifies_with_openssl(gateway: Gateway, merc
     (tmp_path / "platform.pem").write_bytes(signing.public_key_pem(platform_key.public_key()))
     result = subprocess.run(
         ["openssl", "dgst", "-sha256", "-verify", "platform.pem", "-signature", "sig.bin", "payload.json"],
-        cwd=tmp_path, capture_output=True, text=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0 and "Verified OK" in result.stdout, result.stdout + result.stderr
 
@@ -55,7 +65,11 @@ def test_each_attempt_uses_a_fresh_aes_key_and_retries_until_success(gateway: Ga
     request_no = paid_order(gateway)
     wait_for(lambda: deliveries(gateway, request_no)[0]["state"] == "delivered", what="the third attempt")
     (delivery,) = deliveries(gateway, request_no)
-    assert [(a["http_status"], a["body"]) for a in delivery["attempts"]] == [(503, " busy"), (200, "OK"), (200, "SUCCESS")]
+    assert [(a["http_status"], a["body"]) for a in delivery["attempts"]] == [
+        (503, " busy"),
+        (200, "OK"),
+        (200, "SUCCESS"),
+    ]
     keys = {json.loads(r["raw"])["head"]["aes_key"] for r in gateway.receiver.received}
     assert len(keys) == 3
     gaps = [b["at"] - a["at"] for a, b in zip(delivery["attempts"], delivery["attempts"][1:])]
@@ -65,13 +79,21 @@ def test_each_attempt_uses_a_fresh_aes_key_and_retries_until_success(gateway: Ga
 def test_an_unreachable_receiver_is_retried_and_recorded(gateway: Gateway) -> None:
     now = int(time.time())
     request = OrderRequest(
-        request_no=f"U{time.time_ns()}", merchant_order_no="I", merchant_application_user_id="u", merchant_order_time=now,
-        merchant_order_timeout=now + 600, merchant_order_desc="d", goods_info="g", notify_url="http://127.0.0.1:9/notify",
+        request_no=f"U{time.time_ns()}",
+        merchant_order_no="I",
+        merchant_application_user_id="u",
+        merchant_order_time=now,
+        merchant_order_timeout=now + 600,
+        merchant_order_desc="d",
+        goods_info="g",
+        notify_url="http://127.0.0.1:9/notify",
         total_amount="12.5",  # type: ignore[arg-type]
     )
     gateway.client.create_order(request)
     gateway.control("POST", f"/orders/{request.request_no}/pay")
-    attempts = wait_for(lambda: len(a := deliveries(gateway, request.request_no)[0]["attempts"]) >= 2 and a, what="a retry")
+    attempts = wait_for(
+        lambda: len(a := deliveries(gateway, request.request_no)[0]["attempts"]) >= 2 and a, what="a retry"
+    )
     assert attempts[0]["http_status"] is None and "could not reach" in attempts[0]["error"]
 
 
@@ -126,8 +148,14 @@ def test_probe_notifications_with_a_wrong_signature(gateway: Gateway) -> None:
 def test_closing_does_not_notify_by_default(gateway: Gateway) -> None:
     now = int(time.time())
     request = OrderRequest(
-        request_no=f"C{time.time_ns()}", merchant_order_no="I", merchant_application_user_id="u", merchant_order_time=now,
-        merchant_order_timeout=now + 600, merchant_order_desc="d", goods_info="g", notify_url=f"{gateway.receiver.url}/notify",
+        request_no=f"C{time.time_ns()}",
+        merchant_order_no="I",
+        merchant_application_user_id="u",
+        merchant_order_time=now,
+        merchant_order_timeout=now + 600,
+        merchant_order_desc="d",
+        goods_info="g",
+        notify_url=f"{gateway.receiver.url}/notify",
         total_amount="12.5",  # type: ignore[arg-type]
     )
     gateway.client.create_order(request)

@@ -6,8 +6,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -44,23 +45,51 @@ class FakeGateway:
         @app.route("/<path:path>", methods=["GET", "POST"])
         def anything(path: str) -> Response:
             raw = request.get_data()
-            headers = signing.SignedHeaders(request.headers.get("Sparkpay-Timestamp", ""), request.headers.get("Sparkpay-Nonce", ""), request.headers.get("Sparkpay-Signature", ""))
+            headers = signing.SignedHeaders(
+                request.headers.get("Sparkpay-Timestamp", ""),
+                request.headers.get("Sparkpay-Nonce", ""),
+                request.headers.get("Sparkpay-Signature", ""),
+            )
             try:
                 signing.verify_message(self.merchant_public, raw, headers)
                 verified = True
             except SignatureVerificationError:
                 verified = False
             with self.lock:
-                self.calls.append({"method": request.method, "path": "/" + path, "headers": dict(request.headers), "body": raw,
-                                   "verified": verified})
-                status, envelope, mode = self.script.pop(0) if self.script else (200, {"code": 0, "message": "success", "data": {"cashier_url": "https://pay.example/c/1", "request_no": "R1"}}, "sign")
+                self.calls.append(
+                    {
+                        "method": request.method,
+                        "path": "/" + path,
+                        "headers": dict(request.headers),
+                        "body": raw,
+                        "verified": verified,
+                    }
+                )
+                status, envelope, mode = (
+                    self.script.pop(0)
+                    if self.script
+                    else (
+                        200,
+                        {
+                            "code": 0,
+                            "message": "success",
+                            "data": {"cashier_url": "https://pay.example/c/1", "request_no": "R1"},
+                        },
+                        "sign",
+                    )
+                )
             time.sleep(self.delay)
             body = json.dumps(envelope).encode()
             response = Response(body, status=status, mimetype="application/json")
             if mode != "unsigned":
                 signed = signing.sign_message(self.platform_key, body)
-                response.headers.update({"Sparkpay-Signature": signed.signature if mode == "sign" else signed.signature[::-1],
-                                         "Sparkpay-Timestamp": signed.timestamp, "Sparkpay-Nonce": signed.nonce})
+                response.headers.update(
+                    {
+                        "Sparkpay-Signature": signed.signature if mode == "sign" else signed.signature[::-1],
+                        "Sparkpay-Timestamp": signed.timestamp,
+                        "Sparkpay-Nonce": signed.nonce,
+                    }
+                )
             return response
 
         return app
@@ -70,29 +99,60 @@ class FakeGateway:
 def fake(merchant_key, platform_key) -> Iterator[tuple[FakeGateway, SparkPayClient]]:
     gateway = FakeGateway(merchant_key.public_key(), platform_key)
     with serve(gateway.app()) as url:
-        client = SparkPayClient("APP1", "M0001", merchant_key, platform_key.public_key(), base_url=url, backoff=0.01, timeout=(2, 1))
+        client = SparkPayClient(
+            "APP1", "M0001", merchant_key, platform_key.public_key(), base_url=url, backoff=0.01, timeout=(2, 1)
+        )
         yield gateway, client
         client.close()
 
 
 def order() -> OrderRequest:
     now = int(time.time())
-    return OrderRequest(request_no="R1", merchant_order_no="1", merchant_application_user_id="u", merchant_order_time=now,
-                        merchant_order_timeout=now + 600, merchant_order_desc="d", goods_info="g",
-                        notify_url="https://shop.example/n", total_amount="12.5")  # type: ignore[arg-type]
+    return OrderRequest(
+        request_no="R1",
+        merchant_order_no="1",
+        merchant_application_user_id="u",
+        merchant_order_time=now,
+        merchant_order_timeout=now + 600,
+        merchant_order_desc="d",
+        goods_info="g",
+        notify_url="https://shop.example/n",
+        total_amount="12.5",
+    )  # type: ignore[arg-type]
 
 
 def test_each_call_uses_the_documented_path_and_signed_headers(fake) -> None:
     gateway, client = fake
     client.create_order(order())
-    gateway.script.append((200, {"code": 0, "message": "ok", "data": {"request_no": "R1", "pay_status": "UNPAID"}}, "sign"))
+    gateway.script.append(
+        (200, {"code": 0, "message": "ok", "data": {"request_no": "R1", "pay_status": "UNPAID"}}, "sign")
+    )
     client.query_order("R1")
-    gateway.script.append((200, {"code": 0, "message": "ok", "data": {"request_no": "R1", "pay_status": "UNPAID", "pricing_amount": "1"}}, "sign"))
+    gateway.script.append(
+        (
+            200,
+            {"code": 0, "message": "ok", "data": {"request_no": "R1", "pay_status": "UNPAID", "pricing_amount": "1"}},
+            "sign",
+        )
+    )
     client.query_pro_order("R1")
-    gateway.script.append((200, {"code": "0", "message": "ok", "data": {"request_no": "R1", "merchant_no": "M0001", "merchant_order_no": "1"}}, "sign"))
+    gateway.script.append(
+        (
+            200,
+            {
+                "code": "0",
+                "message": "ok",
+                "data": {"request_no": "R1", "merchant_no": "M0001", "merchant_order_no": "1"},
+            },
+            "sign",
+        )
+    )
     assert client.close_order("R1").merchant_order_no == "1"
     assert [(c["method"], c["path"]) for c in gateway.calls] == [
-        ("POST", "/v4/pay/cashier"), ("GET", "/v4/pay/orders/M0001/R1"), ("GET", "/v4/pro/pay/orders/M0001/R1"), ("POST", "/v4/pay/orders/close"),
+        ("POST", "/v4/pay/cashier"),
+        ("GET", "/v4/pay/orders/M0001/R1"),
+        ("GET", "/v4/pro/pay/orders/M0001/R1"),
+        ("POST", "/v4/pay/orders/close"),
     ]
     for call in gateway.calls:
         assert call["verified"], call["path"]
@@ -154,7 +214,15 @@ def test_a_slow_gateway_times_out(fake) -> None:
 
 
 def test_an_unreachable_gateway_is_a_transport_error(merchant_key, platform_key) -> None:
-    client = SparkPayClient("APP1", "M0001", merchant_key, platform_key.public_key(), base_url="http://127.0.0.1:9", max_retries=1, backoff=0.01)
+    client = SparkPayClient(
+        "APP1",
+        "M0001",
+        merchant_key,
+        platform_key.public_key(),
+        base_url="http://127.0.0.1:9",
+        max_retries=1,
+        backoff=0.01,
+    )
     with pytest.raises(TransportError):
         client.query_order("R1")
     client.close()

@@ -9,15 +9,35 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sparkpay import CurrencyNetworks, DivideDetail, MalformedDataError, OrderRequest, PaymentOrder, ProOrderRequest, ValidationError
-from sparkpay.errors import ERROR_CODES, OrderAlreadyClosedError, OrderNotClosableError, OrderNotFoundError, error_from_response
+from sparkpay import (
+    CurrencyNetworks,
+    DivideDetail,
+    MalformedDataError,
+    OrderRequest,
+    PaymentOrder,
+    ProOrderRequest,
+    ValidationError,
+)
+from sparkpay.errors import (
+    ERROR_CODES,
+    OrderAlreadyClosedError,
+    OrderNotClosableError,
+    OrderNotFoundError,
+    error_from_response,
+)
 from sparkpay.models import format_amount, parse_amount
 
 NOW = int(time.time())
 BASE = dict(
-    request_no="R1", merchant_order_no="INV-1", merchant_application_user_id="u-42", merchant_order_time=NOW,
-    merchant_order_timeout=NOW + 1800, merchant_order_desc="Order #1", goods_info="T-shirt x1",
-    notify_url="https://shop.example/notify", total_amount="12.5",
+    request_no="R1",
+    merchant_order_no="INV-1",
+    merchant_application_user_id="u-42",
+    merchant_order_time=NOW,
+    merchant_order_timeout=NOW + 1800,
+    merchant_order_desc="Order #1",
+    goods_info="T-shirt x1",
+    notify_url="https://shop.example/notify",
+    total_amount="12.5",
 )
 
 
@@ -55,48 +75,110 @@ def test_split_amounts_are_checked_with_their_field_name() -> None:
 def test_the_normal_payload_is_exactly_the_documented_fields() -> None:
     request = OrderRequest(**{**BASE, "receive_network": (2, 4), "total_amount": Decimal("12.50")})  # type: ignore[arg-type]
     payload = request.to_payload("M0001")
-    assert payload["total_amount"] == "12.5" and payload["receive_network"] == "2,4" and payload["merchant_no"] == "M0001"
+    assert (
+        payload["total_amount"] == "12.5" and payload["receive_network"] == "2,4" and payload["merchant_no"] == "M0001"
+    )
     assert set(payload) == {
-        "merchant_no", "request_no", "merchant_order_no", "merchant_application_user_id", "merchant_order_time",
-        "merchant_order_timeout", "merchant_order_desc", "goods_info", "business_info", "extension", "notify_url",
-        "total_amount", "merchant_order_currency", "receive_network",
+        "merchant_no",
+        "request_no",
+        "merchant_order_no",
+        "merchant_application_user_id",
+        "merchant_order_time",
+        "merchant_order_timeout",
+        "merchant_order_desc",
+        "goods_info",
+        "business_info",
+        "extension",
+        "notify_url",
+        "total_amount",
+        "merchant_order_currency",
+        "receive_network",
     }
 
 
 def test_the_pro_payload_carries_pairs_and_split() -> None:
     base = {k: v for k, v in BASE.items() if k != "total_amount"}
     request = ProOrderRequest(
-        **base, pricing_amount="100", pricing_currency="USD",  # type: ignore[arg-type]
+        **base,
+        pricing_amount="100",
+        pricing_currency="USD",  # type: ignore[arg-type]
         available_payment_currency_networks=(CurrencyNetworks("USDT", (4, 2)), CurrencyNetworks("ETH", ())),
         divide_detail=DivideDetail(seller_amount="90", seller_addr="0x" + "a" * 40, merchant_amount="10"),  # type: ignore[arg-type]
     )
     payload = request.to_payload("M0001")
     assert payload["pricing_amount"] == "100" and payload["pricing_currency"] == "USD"
-    assert payload["available_payment_currency_networks"] == [{"currency": "USDT", "networks": [4, 2]}, {"currency": "ETH", "networks": []}]
+    assert payload["available_payment_currency_networks"] == [
+        {"currency": "USDT", "networks": [4, 2]},
+        {"currency": "ETH", "networks": []},
+    ]
     assert payload["divide_detail"] == {"seller_amount": "90", "seller_addr": "0x" + "a" * 40, "merchant_amount": "10"}
 
 
-@given(st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("1e12"), places=6, allow_nan=False, allow_infinity=False))
+@given(
+    st.decimals(
+        min_value=Decimal("0.000001"), max_value=Decimal("1e12"), places=6, allow_nan=False, allow_infinity=False
+    )
+)
 def test_amounts_round_trip_exactly(amount: Decimal) -> None:
     assert parse_amount(format_amount(amount), "amount") == amount
     assert "E" not in format_amount(amount)
 
 
 def test_a_query_answer_is_read_for_both_editions() -> None:
-    normal = PaymentOrder.from_dict({
-        "payment_order_no": "P1", "order_time": 1735689600, "pay_time": 0, "pay_status": "COMPLETED",
-        "real_pay_amount": "12.5", "total_amount": "12.5", "currency": "USDT", "request_no": "R1", "receive_network": "4",
-        "pay_network_info": {"pay_network": 4, "tx_hash": "0xabc", "payer_addr": "0xdef"}, "unknown_new_field": 1,
-    })
-    assert (normal.amount, normal.currency, normal.pay_time, normal.receive_network) == (Decimal("12.5"), "USDT", None, (4,))
+    normal = PaymentOrder.from_dict(
+        {
+            "payment_order_no": "P1",
+            "order_time": 1735689600,
+            "pay_time": 0,
+            "pay_status": "COMPLETED",
+            "real_pay_amount": "12.5",
+            "total_amount": "12.5",
+            "currency": "USDT",
+            "request_no": "R1",
+            "receive_network": "4",
+            "pay_network_info": {"pay_network": 4, "tx_hash": "0xabc", "payer_addr": "0xdef"},
+            "unknown_new_field": 1,
+        }
+    )
+    assert (normal.amount, normal.currency, normal.pay_time, normal.receive_network) == (
+        Decimal("12.5"),
+        "USDT",
+        None,
+        (4,),
+    )
     assert normal.is_final and normal.pay_network_info.pay_network == 4
-    pro = PaymentOrder.from_dict({"request_no": "R2", "pay_status": "UNPAID", "pricing_amount": "49.9", "pricing_currency": "USD",
-                                  "available_payment_currency_networks": [{"currency": "USDT", "networks": [2]}]})
+    pro = PaymentOrder.from_dict(
+        {
+            "request_no": "R2",
+            "pay_status": "UNPAID",
+            "pricing_amount": "49.9",
+            "pricing_currency": "USD",
+            "available_payment_currency_networks": [{"currency": "USDT", "networks": [2]}],
+        }
+    )
     assert pro.is_pro and (pro.amount, pro.currency) == (Decimal("49.9"), "USD") and not pro.is_final
 
 
 def test_every_documented_code_is_known_and_the_common_ones_are_named() -> None:
-    for code in (40000, 40002, 40003, 40007, 40008, 40009, 40011, 41001, 41008, 41018, 41023, 41028, 41038, 43005, 43006, 43007, 50000):
+    for code in (
+        40000,
+        40002,
+        40003,
+        40007,
+        40008,
+        40009,
+        40011,
+        41001,
+        41008,
+        41018,
+        41023,
+        41028,
+        41038,
+        43005,
+        43006,
+        43007,
+        50000,
+    ):
         assert code in ERROR_CODES
     assert isinstance(error_from_response(43005, "", http_status=404), OrderNotFoundError)
     assert isinstance(error_from_response("43006", "x", http_status=400), OrderNotClosableError)
@@ -123,10 +205,14 @@ def test_a_field_of_the_wrong_shape_is_named_not_crashed_on(field, value) -> Non
 
 
 def test_numbers_where_strings_are_documented_are_read_as_their_digits() -> None:
-    order = PaymentOrder.from_dict({"request_no": 123, "pay_status": "UNPAID", "total_amount": 12, "pay_time": "1700000000"})
+    order = PaymentOrder.from_dict(
+        {"request_no": 123, "pay_status": "UNPAID", "total_amount": 12, "pay_time": "1700000000"}
+    )
     assert (order.request_no, order.total_amount, order.pay_time) == ("123", Decimal("12"), 1700000000)
 
 
 def test_text_with_a_nul_character_is_malformed() -> None:
     with pytest.raises(MalformedDataError, match="tx_hash: contains a NUL"):
-        PaymentOrder.from_dict({"request_no": "R1", "pay_status": "COMPLETED", "pay_network_info": {"tx_hash": "0x\x00"}})
+        PaymentOrder.from_dict(
+            {"request_no": "R1", "pay_status": "COMPLETED", "pay_network_info": {"tx_hash": "0x\x00"}}
+        )

@@ -19,7 +19,9 @@ from sparkpay import (
 )
 from sparkpay.notifications import aes_decrypt, aes_encrypt
 
-PAYLOAD = b'{"request_no":"R20250101001","pay_status":"COMPLETED","total_amount":"12.5","merchant_order_currency":"USDT"}'
+PAYLOAD = (
+    b'{"request_no":"R20250101001","pay_status":"COMPLETED","total_amount":"12.5","merchant_order_currency":"USDT"}'
+)
 
 
 def test_the_aes_test_vector_of_section_4_3() -> None:
@@ -32,24 +34,48 @@ def test_the_aes_test_vector_of_section_4_3() -> None:
 
 @pytest.mark.parametrize("mgf1", ["sha256", "sha1"])
 def test_seal_then_open_with_either_mgf1_hash(merchant_key, platform_key, mgf1) -> None:
-    sealed = seal_notification(PAYLOAD, merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key, app_id="APP1", mgf1_hash=mgf1)
+    sealed = seal_notification(
+        PAYLOAD,
+        merchant_public_key=merchant_key.public_key(),
+        platform_private_key=platform_key,
+        app_id="APP1",
+        mgf1_hash=mgf1,
+    )
     opened = open_notification(sealed, merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
     assert opened.payload == PAYLOAD and opened.mgf1_hash == mgf1 and opened.app_id == "APP1"
-    assert (opened.order.request_no, opened.order.pay_status, str(opened.order.amount)) == ("R20250101001", "COMPLETED", "12.5")
+    assert (opened.order.request_no, opened.order.pay_status, str(opened.order.amount)) == (
+        "R20250101001",
+        "COMPLETED",
+        "12.5",
+    )
 
 
 def test_sign_at_the_top_level_is_accepted(merchant_key, platform_key) -> None:
-    envelope = json.loads(seal_notification(PAYLOAD, merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key, app_id="A"))
+    envelope = json.loads(
+        seal_notification(
+            PAYLOAD, merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key, app_id="A"
+        )
+    )
     envelope["sign"] = envelope["head"].pop("sign")
-    opened = open_notification(json.dumps(envelope).encode(), merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
+    opened = open_notification(
+        json.dumps(envelope).encode(), merchant_private_key=merchant_key, platform_public_key=platform_key.public_key()
+    )
     assert opened.order.request_no == "R20250101001"
 
 
 def test_failures_are_clear_exceptions(merchant_key, platform_key, other_key) -> None:
     keys = {"merchant_private_key": merchant_key, "platform_public_key": platform_key.public_key()}
-    good = json.loads(seal_notification(PAYLOAD, merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key, app_id="A"))
-    wrong_signer = seal_notification(PAYLOAD, merchant_public_key=merchant_key.public_key(), platform_private_key=other_key, app_id="A")
-    wrong_merchant = seal_notification(PAYLOAD, merchant_public_key=other_key.public_key(), platform_private_key=platform_key, app_id="A")
+    good = json.loads(
+        seal_notification(
+            PAYLOAD, merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key, app_id="A"
+        )
+    )
+    wrong_signer = seal_notification(
+        PAYLOAD, merchant_public_key=merchant_key.public_key(), platform_private_key=other_key, app_id="A"
+    )
+    wrong_merchant = seal_notification(
+        PAYLOAD, merchant_public_key=other_key.public_key(), platform_private_key=platform_key, app_id="A"
+    )
     tampered = dict(good, body=base64.b64encode(b"x" * 32).decode())
     cases = [
         (b"not json", NotificationFormatError),
@@ -76,11 +102,46 @@ def test_a_notification_sealed_with_openssl_opens_in_the_sdk(tmp_path, merchant_
     def run(*args: str) -> bytes:
         return subprocess.run(args, cwd=tmp_path, capture_output=True, check=True).stdout
 
-    body = run("openssl", "enc", "-aes-256-cbc", "-K", aes_key.encode().hex(), "-iv", aes_key[:16].encode().hex(), "-in", "payload.json", "-base64", "-A")
-    wrapped = run("openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", "merchant_pub.pem", "-in", "aes_key",
-                  "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256")
+    body = run(
+        "openssl",
+        "enc",
+        "-aes-256-cbc",
+        "-K",
+        aes_key.encode().hex(),
+        "-iv",
+        aes_key[:16].encode().hex(),
+        "-in",
+        "payload.json",
+        "-base64",
+        "-A",
+    )
+    wrapped = run(
+        "openssl",
+        "pkeyutl",
+        "-encrypt",
+        "-pubin",
+        "-inkey",
+        "merchant_pub.pem",
+        "-in",
+        "aes_key",
+        "-pkeyopt",
+        "rsa_padding_mode:oaep",
+        "-pkeyopt",
+        "rsa_oaep_md:sha256",
+        "-pkeyopt",
+        "rsa_mgf1_md:sha256",
+    )
     signature = run("openssl", "dgst", "-sha256", "-sign", "platform.pem", "payload.json")
-    raw = json.dumps({"head": {"charset": "UTF-8", "aes_key": base64.b64encode(wrapped).decode(), "app_id": "APP1",
-                               "sign": base64.b64encode(signature).decode()}, "body": body.decode()}).encode()
+    raw = json.dumps(
+        {
+            "head": {
+                "charset": "UTF-8",
+                "aes_key": base64.b64encode(wrapped).decode(),
+                "app_id": "APP1",
+                "sign": base64.b64encode(signature).decode(),
+            },
+            "body": body.decode(),
+        }
+    ).encode()
     opened = open_notification(raw, merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
     assert opened.payload == PAYLOAD

@@ -26,13 +26,21 @@ def test_keys_load_from_file_pem_text_bytes_and_bare_base64(tmp_path, merchant_k
     public_pem = signing.public_key_pem(merchant_key.public_key())
     (tmp_path / "key.pem").write_bytes(private_pem)
     expected = merchant_key.private_numbers()
-    for source in (tmp_path / "key.pem", str(tmp_path / "key.pem"), private_pem, private_pem.decode(), bare_base64(private_pem)):
+    for source in (
+        tmp_path / "key.pem",
+        str(tmp_path / "key.pem"),
+        private_pem,
+        private_pem.decode(),
+        bare_base64(private_pem),
+    ):
         assert signing.load_private_key(source).private_numbers() == expected
     for source in (public_pem, public_pem.decode(), bare_base64(public_pem)):
         assert signing.load_public_key(source).public_numbers() == merchant_key.public_key().public_numbers()
 
 
-@pytest.mark.parametrize("source", ["", "not a key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", "/no/such/file.pem"])
+@pytest.mark.parametrize(
+    "source", ["", "not a key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", "/no/such/file.pem"]
+)
 def test_a_malformed_key_names_which_key_and_never_its_content(source) -> None:
     with pytest.raises(KeyFormatError) as error:
         signing.load_private_key(source, "SPARKPAY_PRIVATE_KEY")
@@ -86,7 +94,11 @@ def test_a_stale_or_future_timestamp_is_refused(merchant_key, skew) -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(body=st.binary(min_size=1, max_size=200), position=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=255))
+@given(
+    body=st.binary(min_size=1, max_size=200),
+    position=st.integers(min_value=0),
+    flip=st.integers(min_value=1, max_value=255),
+)
 def test_any_single_byte_change_is_rejected(merchant_key, body, position, flip) -> None:
     signature = signing.sign(merchant_key, body)
     signing.verify(merchant_key.public_key(), body, signature)
@@ -101,7 +113,9 @@ def test_known_answer_the_sdk_signs_exactly_as_openssl(tmp_path, merchant_key) -
     (tmp_path / "key.pem").write_bytes(signing.private_key_pem(merchant_key))
     data = signing.message("1735689600", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", b'{"request_no":"R20250101001"}')
     (tmp_path / "message").write_bytes(data)
-    openssl = subprocess.run(["openssl", "dgst", "-sha256", "-sign", "key.pem", "message"], cwd=tmp_path, capture_output=True, check=True)
+    openssl = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-sign", "key.pem", "message"], cwd=tmp_path, capture_output=True, check=True
+    )
     assert signing.sign(merchant_key, data) == base64.b64encode(openssl.stdout).decode()
 
 
@@ -110,5 +124,10 @@ def test_openssl_verifies_an_sdk_signature(tmp_path, merchant_key) -> None:
     (tmp_path / "pub.pem").write_bytes(signing.public_key_pem(merchant_key.public_key()))
     (tmp_path / "message").write_bytes(b"1735689600\nNONCE\n{}\n")
     (tmp_path / "sig").write_bytes(base64.b64decode(signing.sign(merchant_key, b"1735689600\nNONCE\n{}\n")))
-    result = subprocess.run(["openssl", "dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig", "message"], cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig", "message"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert "Verified OK" in result.stdout

@@ -6,8 +6,9 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -131,7 +132,9 @@ def sealed(shop: Shop, data: dict, merchant_key, platform_key) -> bytes:
 
 
 def deliver(shop: Shop, body: bytes) -> requests.Response:
-    return requests.post(f"{shop.url}/webhooks/sparkpay", data=body, headers={"Content-Type": "application/json"}, timeout=10)
+    return requests.post(
+        f"{shop.url}/webhooks/sparkpay", data=body, headers={"Content-Type": "application/json"}, timeout=10
+    )
 
 
 class _LateBoundApp:

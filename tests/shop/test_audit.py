@@ -9,7 +9,9 @@ from .conftest import Shop, csrf_token_in, deliver, sealed, statement, wait_for
 
 
 def trail(page: str) -> list[str]:
-    listed = re.search(r'<h2 class="card__title">Audit trail</h2>.*?<ol class="timeline">(.*?)</ol>', page, re.S).group(1)
+    listed = re.search(r'<h2 class="card__title">Audit trail</h2>.*?<ol class="timeline">(.*?)</ol>', page, re.S).group(
+        1
+    )
     items = re.findall(r'<li class="timeline__item[^"]*">(.*?)</li>', listed, re.S)
     return [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", item))).strip() for item in items]
 
@@ -21,15 +23,26 @@ def test_staff_actions_deliveries_and_checks_share_one_trail(shop: Shop, manager
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
     wait_for(lambda: shop.order(request_no).status == "COMPLETED", what="the payment")
     # The gateway says it again (a retry it thought was lost): nothing changes, but it is seen.
-    deliver(shop, sealed(shop, statement(shop, request_no, payment_order_no=shop.order(request_no).payment_order_no,
-                                         total_amount="12.5"), merchant_key, platform_key))
+    deliver(
+        shop,
+        sealed(
+            shop,
+            statement(shop, request_no, payment_order_no=shop.order(request_no).payment_order_no, total_amount="12.5"),
+            merchant_key,
+            platform_key,
+        ),
+    )
     wait_for(lambda: len(shop.order(request_no).notifications) == 2, what="both deliveries")
     repeat = max(n.id for n in shop.order(request_no).notifications)
 
     entries = trail(manager.get(f"{shop.url}/orders/{request_no}").text)
-    assert re.search(rf"Notification #{repeat} received: Already applied SparkPay · status in it: Paid · details$", entries[0])
+    assert re.search(
+        rf"Notification #{repeat} received: Already applied SparkPay · status in it: Paid · details$", entries[0]
+    )
     assert re.search(r"Awaiting payment → Paid notification #\d+$", entries[1])
-    assert entries[2].endswith("Awaiting payment (no change) status check · manager@shop.test · Checked with the gateway: no change.")
+    assert entries[2].endswith(
+        "Awaiting payment (no change) status check · manager@shop.test · Checked with the gateway: no change."
+    )
     assert entries[3].endswith("Creating → Awaiting payment creation · Gateway accepted the order.")
     assert entries[4].endswith("new → Creating staff · manager@shop.test · Order saved; asking the gateway.")
     assert len(entries) == 5

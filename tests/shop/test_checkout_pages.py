@@ -52,7 +52,10 @@ def test_pay_page_of_a_paid_order_says_already_paid(shop: Shop, manager) -> None
 
 def test_return_page_never_trusts_the_query_string(shop: Shop, manager) -> None:
     request_no = shop.create_order(manager)
-    page = requests.get(f"{shop.url}/checkout/return/{request_no}", params={"pay_status": "COMPLETED", "status": "COMPLETED", "paid": "1"})
+    page = requests.get(
+        f"{shop.url}/checkout/return/{request_no}",
+        params={"pay_status": "COMPLETED", "status": "COMPLETED", "paid": "1"},
+    )
     assert page.status_code == 200
     assert "Waiting for your payment" in page.text and "Payment received" not in page.text
     assert f'hx-get="/checkout/return/{request_no}/status"' in page.text

@@ -20,7 +20,9 @@ def test_create_staff_with_a_password_option_or_from_stdin(shop: Shop) -> None:
     for email in ("ann@shop.test", "bob@shop.test"):  # both can now sign in
         session = requests.Session()
         token = csrf_token_in(session.get(f"{shop.url}/login").text)
-        assert session.post(f"{shop.url}/login", data={"csrf_token": token, "email": email, "password": PASSWORD}).url.endswith("/orders")
+        assert session.post(
+            f"{shop.url}/login", data={"csrf_token": token, "email": email, "password": PASSWORD}
+        ).url.endswith("/orders")
 
 
 def test_create_staff_refuses_bad_input_with_a_reason(shop: Shop) -> None:

@@ -37,7 +37,9 @@ def test_normal_order_is_created_and_shows_the_checkout_link(shop: Shop, manager
 
 
 def test_pro_order_is_priced_in_fiat_with_the_chosen_pairs(shop: Shop, manager) -> None:
-    request_no = shop.create_order(manager, edition="pro", amount="49.90", currency="USD", currency_networks=["USDT:2", "USDT:4"])
+    request_no = shop.create_order(
+        manager, edition="pro", amount="49.90", currency="USD", currency_networks=["USDT:2", "USDT:4"]
+    )
     order = shop.order(request_no)
     assert order.is_pro and order.status == "UNPAID"
     assert (order.amount, order.currency) == (Decimal("49.90"), "USD")
@@ -72,14 +74,24 @@ def test_revenue_split_is_sent_and_shown(shop: Shop, manager) -> None:
         ({"currency": "DOGE"}, "currency", "Not a valid choice"),
         ({"merchant_order_no": "x" * 65}, "merchant_order_no", "64 characters"),
         ({"networks": ["99"]}, "networks", "Not a valid choice"),
-        ({"split": "y", "seller_amount": "5", "seller_addr": "0x" + "b2" * 20, "merchant_amount": "1"}, "seller_amount", "add up"),
-        ({"split": "y", "seller_amount": "", "seller_addr": "0x" + "b2" * 20, "merchant_amount": "12.5"}, "seller_amount", "required"),
+        (
+            {"split": "y", "seller_amount": "5", "seller_addr": "0x" + "b2" * 20, "merchant_amount": "1"},
+            "seller_amount",
+            "add up",
+        ),
+        (
+            {"split": "y", "seller_amount": "", "seller_addr": "0x" + "b2" * 20, "merchant_amount": "12.5"},
+            "seller_amount",
+            "required",
+        ),
     ],
 )
 def test_each_bad_field_is_shown_next_to_it(shop: Shop, manager, fields, field, reason) -> None:
     response = shop.post_order_form(manager, **fields)
     assert response.status_code == 422
-    assert reason.lower() in field_error(response.text, field).lower(), field_error(response.text, field) or response.text
+    assert reason.lower() in field_error(response.text, field).lower(), (
+        field_error(response.text, field) or response.text
+    )
     assert "Please correct the fields marked below" in response.text
     with shop.app.app_context():
         from shop.extensions import db
@@ -104,7 +116,9 @@ def test_the_gateways_refusal_is_shown_in_plain_words_with_its_code(shop: Shop, 
 
 
 def test_a_split_address_the_gateway_refuses_is_shown_next_to_it(shop: Shop, manager) -> None:
-    response = shop.post_order_form(manager, split="y", seller_amount="10", seller_addr="not-an-address", merchant_amount="2.5")
+    response = shop.post_order_form(
+        manager, split="y", seller_amount="10", seller_addr="not-an-address", merchant_amount="2.5"
+    )
     assert response.status_code == 422
     assert "SparkPay code 41032" in response.text
     assert "address" in field_error(response.text, "seller_addr")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import requests
@@ -11,22 +11,39 @@ import requests
 from .conftest import Shop, csrf_token_in, wait_for
 
 
-def insert_orders(shop: Shop, count: int, *, status: str = "UNPAID", created_at: datetime | None = None, description: str = "Stored order") -> list[str]:
+def insert_orders(
+    shop: Shop,
+    count: int,
+    *,
+    status: str = "UNPAID",
+    created_at: datetime | None = None,
+    description: str = "Stored order",
+) -> list[str]:
     """Orders written straight to the database (the list's tests need many, not the gateway)."""
     from shop.extensions import db
     from shop.models import Order
 
-    start = created_at or datetime.now(timezone.utc) - timedelta(hours=1)
+    start = created_at or datetime.now(UTC) - timedelta(hours=1)
     numbers = []
     with shop.app.app_context():
         for index in range(count):
             number = f"SPSTORED{index:06d}{status[:2]}"
-            db.session.add(Order(
-                request_no=number, edition="normal", status=status, amount=Decimal("5"), currency="USDT",
-                merchant_order_no=f"SHOP-{index}", user_id="guest", description=f"{description} {index}",
-                goods_info="goods", order_time=start, timeout_at=start + timedelta(hours=2),
-                created_at=start + timedelta(seconds=index),
-            ))
+            db.session.add(
+                Order(
+                    request_no=number,
+                    edition="normal",
+                    status=status,
+                    amount=Decimal("5"),
+                    currency="USDT",
+                    merchant_order_no=f"SHOP-{index}",
+                    user_id="guest",
+                    description=f"{description} {index}",
+                    goods_info="goods",
+                    order_time=start,
+                    timeout_at=start + timedelta(hours=2),
+                    created_at=start + timedelta(seconds=index),
+                )
+            )
             numbers.append(number)
         db.session.commit()
     return numbers
@@ -46,7 +63,9 @@ def test_list_is_newest_first_and_paginated(shop: Shop, manager) -> None:
 
 
 def test_list_filters_by_status_date_and_search(shop: Shop, manager) -> None:
-    old = insert_orders(shop, 2, status="CLOSED", created_at=datetime(2026, 1, 10, 12, tzinfo=timezone.utc), description="Old closed")
+    old = insert_orders(
+        shop, 2, status="CLOSED", created_at=datetime(2026, 1, 10, 12, tzinfo=UTC), description="Old closed"
+    )
     paid = insert_orders(shop, 3, status="COMPLETED", description="Teapot")
     by_status = manager.get(f"{shop.url}/orders", params={"status": "COMPLETED"}).text
     assert sorted(row_numbers(by_status)) == sorted(paid)
@@ -99,7 +118,15 @@ def test_detail_shows_fields_history_and_on_chain_details(shop: Shop, manager) -
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
     order = wait_for(lambda: (o := shop.order(request_no)).status == "COMPLETED" and o, what="the payment")
     page = manager.get(f"{shop.url}/orders/{request_no}").text
-    for text in ("INV_2026_001", "alice", order.tx_hash, order.payer_addr, order.payment_order_no, "Awaiting payment → Paid", "notification #"):
+    for text in (
+        "INV_2026_001",
+        "alice",
+        order.tx_hash,
+        order.payer_addr,
+        order.payment_order_no,
+        "Awaiting payment → Paid",
+        "notification #",
+    ):
         assert text in page, text
     assert "Close order" not in page
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from shop.models import now_utc
 from tests.support import database_url
@@ -26,7 +26,9 @@ def test_the_story_runs_through_the_real_flow(shop: Shop, manager) -> None:
 
     page = manager.post(f"{shop.url}/demo/story/pay", data={"csrf_token": csrf_token_in(page)}).text
     assert step_of(page) in (3, 4)
-    live = wait_for(lambda: (r := manager.get(f"{shop.url}/demo/story")).status_code == 286 and r.text, what="the notification")
+    live = wait_for(
+        lambda: (r := manager.get(f"{shop.url}/demo/story")).status_code == 286 and r.text, what="the notification"
+    )
     assert step_of(live) == 4 and "verified and applied" in live
     order = shop.order(request_no)
     assert order.status == "COMPLETED"
@@ -40,7 +42,9 @@ def test_amounts_are_hidden_on_screen_but_not_in_exports(shop: Shop, manager) ->
     shop.create_order(manager, amount="1234.5")
     page = manager.get(f"{shop.url}/orders").text
     assert "1,234.5 USDT" in page
-    manager.post(f"{shop.url}/demo/hide-amounts", data={"csrf_token": csrf_token_in(page), "hide": "1", "next": "/orders"})
+    manager.post(
+        f"{shop.url}/demo/hide-amounts", data={"csrf_token": csrf_token_in(page), "hide": "1", "next": "/orders"}
+    )
     hidden = manager.get(f"{shop.url}/orders").text
     assert "1,234.5" not in hidden and "••• USDT" in hidden
     assert 'aria-pressed="true">Hide amounts' in manager.get(f"{shop.url}/demo").text
@@ -53,7 +57,9 @@ def test_demo_data_survives_a_restart(tmp_path, merchant_key, platform_key) -> N
     kept = {"DATABASE_URL": database_url(tmp_path)}
     for shop in start_shop(tmp_path, merchant_key, platform_key, **kept):
         manager = shop.sign_in()
-        page = manager.post(f"{shop.url}/demo/story/create", data={"csrf_token": csrf_token_in(manager.get(f"{shop.url}/demo").text)}).text
+        page = manager.post(
+            f"{shop.url}/demo/story/create", data={"csrf_token": csrf_token_in(manager.get(f"{shop.url}/demo").text)}
+        ).text
         request_no = re.search(r'href="/pay/(SP[0-9A-F]+)"', page).group(1)
         manager.post(f"{shop.url}/demo/story/pay", data={"csrf_token": csrf_token_in(page)})
         wait_for(lambda: shop.order(request_no).status == "COMPLETED", what="the payment")
@@ -83,14 +89,18 @@ def test_a_month_of_orders_is_made_through_the_sandbox(shop: Shop, manager) -> N
     assert len([o for o in filled if o.status == "UNPAID"]) == 3, "only the last hour's orders are still open"
     assert {e.source for o in filled for e in o.events if e.to_status == "CLOSED"} <= {"timeout", "close"}
     assert len({o.created_at.date() for o in filled}) >= 15, "spread over the month"
-    assert {o.edition for o in filled} == {"normal", "pro"} and len({o.pay_network for o in filled if o.pay_network}) >= 2
+    assert {o.edition for o in filled} == {"normal", "pro"} and len(
+        {o.pay_network for o in filled if o.pay_network}
+    ) >= 2
     for order in filled:
         times = [e.at for e in order.events]
-        assert times == sorted(times) and abs(times[0] - order.created_at) < timedelta(seconds=1), "a true history, in its own days"
+        assert times == sorted(times) and abs(times[0] - order.created_at) < timedelta(seconds=1), (
+            "a true history, in its own days"
+        )
         if order.status == "COMPLETED":
             assert order.created_at < order.completed_time < order.created_at + timedelta(hours=1)
             assert [e.source for e in order.events if e.to_status == "COMPLETED"] == ["webhook"]
-    assert abs(now_utc() - datetime.now(timezone.utc)) < timedelta(seconds=5), "the clocks are back"
+    assert abs(now_utc() - datetime.now(UTC)) < timedelta(seconds=5), "the clocks are back"
     assert shop.app.extensions["sparkpay_sandbox"].clock_offset == 0
 
     # The overview draws the month; the sandbox knows every order (a status check agrees).
@@ -98,5 +108,7 @@ def test_a_month_of_orders_is_made_through_the_sandbox(shop: Shop, manager) -> N
     assert len(re.findall(r'<rect class="chart__bar" [^>]*height="(?!0\.0")', overview)) >= 15
     oldest = filled[-1]
     detail = manager.get(f"{shop.url}/orders/{oldest.request_no}").text
-    checked = manager.post(f"{shop.url}/orders/{oldest.request_no}/refresh", data={"csrf_token": csrf_token_in(detail)}).text
+    checked = manager.post(
+        f"{shop.url}/orders/{oldest.request_no}/refresh", data={"csrf_token": csrf_token_in(detail)}
+    ).text
     assert "The gateway confirms the status shown." in checked

@@ -27,8 +27,16 @@ def examplepay(shop: Shop, path: str, **kwargs) -> requests.Response:  # type: i
 def create(shop: Shop, session: requests.Session, **fields: str) -> str:
     page = session.get(f"{shop.url}/orders/new", params={"edition": "examplepay"}).text
     token = re.search(r'name="form_token" type="hidden" value="([^"]*)"', page).group(1)
-    data = {"csrf_token": csrf_token_in(page), "edition": "examplepay", "form_token": token, "description": "Masala chai, 250 g",
-            "amount": "499.00", "currency": "INR", **PAYER, **fields}
+    data = {
+        "csrf_token": csrf_token_in(page),
+        "edition": "examplepay",
+        "form_token": token,
+        "description": "Masala chai, 250 g",
+        "amount": "499.00",
+        "currency": "INR",
+        **PAYER,
+        **fields,
+    }
     response = session.post(f"{shop.url}/orders/new", data=data, allow_redirects=False)
     assert response.status_code == 303, response.text
     return response.headers["Location"].rsplit("/", 1)[1]
@@ -50,7 +58,12 @@ def test_the_form_offers_examplepay_and_the_order_gets_a_payment_page(shop: Shop
     assert "ExamplePay (UPI or PIX)" in form
     request_no = create(shop, manager)
     order = shop.order(request_no)
-    assert (order.gateway, order.status, order.amount, order.currency) == ("examplepay", "UNPAID", Decimal("499.00"), "INR")
+    assert (order.gateway, order.status, order.amount, order.currency) == (
+        "examplepay",
+        "UNPAID",
+        Decimal("499.00"),
+        "INR",
+    )
     assert order.payer == {"name": "Asha Rao", "email": "asha@example.com", "phone": "9000000000"}
     assert order.cashier_url.startswith(f"{shop.url}/examplepay-sandbox/pay/") and order.payment_order_no
     detail = text_of(manager.get(f"{shop.url}/orders/{request_no}").text)
@@ -61,8 +74,17 @@ def test_the_form_offers_examplepay_and_the_order_gets_a_payment_page(shop: Shop
 
 def test_bad_fields_are_shown_next_to_them(shop: Shop, manager) -> None:
     page = manager.get(f"{shop.url}/orders/new", params={"edition": "examplepay"}).text
-    response = manager.post(f"{shop.url}/orders/new", data={
-        "csrf_token": csrf_token_in(page), "edition": "examplepay", "description": "Chai", "amount": "10.005", "currency": "INR", **PAYER})
+    response = manager.post(
+        f"{shop.url}/orders/new",
+        data={
+            "csrf_token": csrf_token_in(page),
+            "edition": "examplepay",
+            "description": "Chai",
+            "amount": "10.005",
+            "currency": "INR",
+            **PAYER,
+        },
+    )
     assert response.status_code == 422
     assert re.search(r'id="amount-error">has more than 2 decimal places', response.text)
     assert shop.order_numbers() == []
@@ -75,7 +97,9 @@ def test_the_shopper_pays_on_the_hosted_page_and_returns_to_a_true_status(shop: 
     back = requests.post(cashier, data={"action": "pay"}, allow_redirects=False)
     target = urlsplit(back.headers["Location"])
     assert f"{target.scheme}://{target.netloc}{target.path}" == f"{shop.url}/checkout/return/{request_no}"
-    wait_for(lambda: "Payment received" in requests.get(back.headers["Location"]).text, what="the return page to say paid")
+    wait_for(
+        lambda: "Payment received" in requests.get(back.headers["Location"]).text, what="the return page to say paid"
+    )
     # The return page asked the gateway itself; the notification then finds the order paid, or pays it.
     (record,) = wait_for(lambda: shop.order(request_no).notifications, what="the notification")
     order = shop.order(request_no)
@@ -87,11 +111,15 @@ def test_the_shopper_pays_on_the_hosted_page_and_returns_to_a_true_status(shop: 
 def test_a_forged_notification_is_refused_and_changes_nothing(shop: Shop, manager) -> None:
     request_no = create(shop, manager)
     order = shop.order(request_no)
-    body = ('{"event":"PAYMENT","data":{"paymentNo":"%s","merchantTradeNo":"%s","amount":"499.00","currency":"INR","status":"PAID"}}'
-            % (order.payment_order_no, request_no)).encode()
+    body = (
+        '{"event":"PAYMENT","data":{"paymentNo":"%s","merchantTradeNo":"%s","amount":"499.00","currency":"INR","status":"PAID"}}'
+        % (order.payment_order_no, request_no)
+    ).encode()
     forged = authorize(shop.app.config["EXAMPLEPAY_APP_ID"], "0" * 32, "POST", f"{shop.url}/webhooks/examplepay", body)
     for headers in ({"Authorization": forged.header()}, {}):
-        answer = requests.post(f"{shop.url}/webhooks/examplepay", data=body, headers={"Content-Type": "application/json", **headers})
+        answer = requests.post(
+            f"{shop.url}/webhooks/examplepay", data=body, headers={"Content-Type": "application/json", **headers}
+        )
         assert (answer.status_code, answer.json()) == (401, {"code": "FAIL"})
     assert shop.order(request_no).status == "UNPAID"
     assert [n.outcome for n in shop.order(request_no).notifications] == []
@@ -121,15 +149,28 @@ def test_a_refund_is_confirmed_and_written_in_the_history(shop: Shop, manager, v
     assert 'value="499.00"' in page and "Yes, refund" in page
     token = csrf_token_in(page)
 
-    too_much = manager.post(f"{shop.url}/orders/{request_no}/refund", data={"csrf_token": token, "amount": "499.01", "reason": "Damaged"})
+    too_much = manager.post(
+        f"{shop.url}/orders/{request_no}/refund", data={"csrf_token": token, "amount": "499.01", "reason": "Damaged"}
+    )
     assert "At most 499.00 INR is left to refund." in html.unescape(too_much.text)
-    no_reason = manager.post(f"{shop.url}/orders/{request_no}/refund", data={"csrf_token": token, "amount": "10.00", "reason": ""})
+    no_reason = manager.post(
+        f"{shop.url}/orders/{request_no}/refund", data={"csrf_token": token, "amount": "10.00", "reason": ""}
+    )
     assert "Give the amount to refund and a reason." in no_reason.text
     viewer_page = viewer.get(f"{shop.url}/orders/{request_no}").text
     assert "Yes, refund" not in viewer_page
-    assert viewer.post(f"{shop.url}/orders/{request_no}/refund", data={"csrf_token": csrf_token_in(viewer_page), "amount": "1.00", "reason": "x"}).status_code == 403
+    assert (
+        viewer.post(
+            f"{shop.url}/orders/{request_no}/refund",
+            data={"csrf_token": csrf_token_in(viewer_page), "amount": "1.00", "reason": "x"},
+        ).status_code
+        == 403
+    )
 
-    accepted = manager.post(f"{shop.url}/orders/{request_no}/refund", data={"csrf_token": token, "amount": "100.00", "reason": "One pack damaged"})
+    accepted = manager.post(
+        f"{shop.url}/orders/{request_no}/refund",
+        data={"csrf_token": token, "amount": "100.00", "reason": "One pack damaged"},
+    )
     assert "Refund accepted by the gateway" in accepted.text
     wait_for(lambda: [r.status for r in shop.order(request_no).refunds] == ["REFUNDED"], what="the refund notification")
     order = shop.order(request_no)
@@ -144,16 +185,24 @@ def test_a_refund_is_confirmed_and_written_in_the_history(shop: Shop, manager, v
     detail = text_of(manager.get(f"{shop.url}/orders/{request_no}").text)
     assert "One pack damaged" in detail and "Refunded" in detail
 
-    manager.post(f"{shop.url}/orders/{request_no}/refund", data={"csrf_token": token, "amount": "399.00", "reason": "Rest"})
-    wait_for(lambda: [r.status for r in shop.order(request_no).refunds] == ["REFUNDED", "REFUNDED"], what="the second refund")
+    manager.post(
+        f"{shop.url}/orders/{request_no}/refund", data={"csrf_token": token, "amount": "399.00", "reason": "Rest"}
+    )
+    wait_for(
+        lambda: [r.status for r in shop.order(request_no).refunds] == ["REFUNDED", "REFUNDED"], what="the second refund"
+    )
     assert "Yes, refund" not in manager.get(f"{shop.url}/orders/{request_no}").text, "nothing left to refund"
 
 
 def test_an_unanswered_refund_is_sent_again_under_the_same_number(shop: Shop, manager) -> None:
     request_no = paid(shop, manager)
     token = csrf_token_in(manager.get(f"{shop.url}/orders/{request_no}").text)
-    examplepay(shop, "/faults", json={"failing_refunds": 2})  # the client's one retry of a query does not apply to creates
-    answer = manager.post(f"{shop.url}/orders/{request_no}/refund", data={"csrf_token": token, "amount": "9.00", "reason": "Late"})
+    examplepay(
+        shop, "/faults", json={"failing_refunds": 2}
+    )  # the client's one retry of a query does not apply to creates
+    answer = manager.post(
+        f"{shop.url}/orders/{request_no}/refund", data={"csrf_token": token, "amount": "9.00", "reason": "Late"}
+    )
     assert "will be sent again under the same number" in answer.text
     (refund,) = shop.order(request_no).refunds
     assert refund.status == "REQUESTED"
@@ -162,7 +211,9 @@ def test_an_unanswered_refund_is_sent_again_under_the_same_number(shop: Shop, ma
     from shop.models import Refund, now_utc
 
     assert shop.app.test_cli_runner().invoke(args=["sparkpay", "reconcile"]).exit_code == 0
-    assert [r.status for r in shop.order(request_no).refunds] == ["REQUESTED"], "not yet due; and the next try fails too"
+    assert [r.status for r in shop.order(request_no).refunds] == ["REQUESTED"], (
+        "not yet due; and the next try fails too"
+    )
     with shop.app.app_context():
         due = now_utc() - examplepay_orders.REFUND_RESEND_AFTER
         db.session.execute(db.update(Refund).values(updated_at=due))

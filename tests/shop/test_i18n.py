@@ -20,7 +20,8 @@ from shop.notes import Note, note, verbatim
 from sparkpay.networks import CRYPTO_CURRENCIES, FIAT_CURRENCIES, Network
 
 from .conftest import Shop, csrf_token_in, deliver, sealed, statement, wait_for
-from .test_examplepay import create as create_examplepay, examplepay
+from .test_examplepay import create as create_examplepay
+from .test_examplepay import examplepay
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "shop" / "translations" / "zh_Hans" / "LC_MESSAGES"
@@ -30,9 +31,29 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "note": None, "ValidationError": (2,
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 #: Words a Chinese page may show as they are: names, codes and units that are not translated.
 NAMES = {
-    "SparkPay", "Spark", "Sparkpay", "UTC", "CSV", "Pro", "ID", "AppID", "AES", "CA", "Unix", "URL", "http", "https",
-    "Authorization", "guest", *CRYPTO_CURRENCIES, *FIAT_CURRENCIES, *" ".join(network.label for network in Network).split(),
-    "ExamplePay", "UPI", "PIX", *examplepay_readings.PAY_METHOD_BY_CURRENCY,
+    "SparkPay",
+    "Spark",
+    "Sparkpay",
+    "UTC",
+    "CSV",
+    "Pro",
+    "ID",
+    "AppID",
+    "AES",
+    "CA",
+    "Unix",
+    "URL",
+    "http",
+    "https",
+    "Authorization",
+    "guest",
+    *CRYPTO_CURRENCIES,
+    *FIAT_CURRENCIES,
+    *" ".join(network.label for network in Network).split(),
+    "ExamplePay",
+    "UPI",
+    "PIX",
+    *examplepay_readings.PAY_METHOD_BY_CURRENCY,
 }
 #: Text that is data, not interface: emails, request numbers and other identifiers, snake_case names.
 DATA = re.compile(r"\S+@\S+|\b[A-Z0-9]*\d[A-Z0-9]{6,}\b|\b\w+_\w+\b|\{\w+\}")
@@ -42,7 +63,15 @@ class VisibleText(HTMLParser):
     """The words a reader meets: text and the attributes read aloud or shown, except what the
     page marks as another language (``lang``), as not to be translated, or as code."""
 
-    ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "data-expired-label", "data-left-label", "data-copied-label")
+    ATTRIBUTES = (
+        "title",
+        "placeholder",
+        "aria-label",
+        "alt",
+        "data-expired-label",
+        "data-left-label",
+        "data-copied-label",
+    )
     VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
     def __init__(self, other_language: str) -> None:
@@ -101,7 +130,9 @@ class Pages:
         self.adapter = shop.app.url_map.bind("localhost")
         self.seen: set[str] = set()
 
-    def check(self, session: requests.Session, path: str, language: str, *, status: int = 200, method: str = "GET", **kwargs) -> str:
+    def check(
+        self, session: requests.Session, path: str, language: str, *, status: int = 200, method: str = "GET", **kwargs
+    ) -> str:
         response = session.request(method, self.shop.url + path, cookies={"lang": language}, **kwargs)
         assert response.status_code == status, (path, response.status_code)
         final_path = response.url.removeprefix(self.shop.url)
@@ -131,7 +162,9 @@ def every_kind_of_order(shop: Shop, manager, merchant_key, platform_key) -> dict
     data = {"description": "№ 1001", "goods_info": "2 × 500"}
     orders = {
         "unpaid": shop.create_order(manager, **data),
-        "split": shop.create_order(manager, split="y", seller_amount="10", seller_addr="0x" + "ab" * 20, merchant_amount="2.5", **data),
+        "split": shop.create_order(
+            manager, split="y", seller_amount="10", seller_addr="0x" + "ab" * 20, merchant_amount="2.5", **data
+        ),
         "pro": shop.create_order(manager, edition="pro", currency="USD", currency_networks=["USDT:4"], **data),
         "paid": shop.create_order(manager, **data),
         "closed": shop.create_order(manager, **data),
@@ -154,41 +187,80 @@ def every_kind_of_order(shop: Shop, manager, merchant_key, platform_key) -> dict
     examplepay(shop, f"/payments/{orders['examplepay_paid']}/pay")
     wait_for(lambda: shop.order(orders["examplepay_paid"]).status == "COMPLETED", what="the ExamplePay payment")
     page = manager.get(f"{shop.url}/orders/{orders['examplepay_paid']}").text
-    manager.post(f"{shop.url}/orders/{orders['examplepay_paid']}/refund", data={"csrf_token": csrf_token_in(page), "amount": "1.00", "reason": "№ 7"})
-    wait_for(lambda: [r.status for r in shop.order(orders["examplepay_paid"]).refunds] == ["REFUNDED"], what="the refund")
+    manager.post(
+        f"{shop.url}/orders/{orders['examplepay_paid']}/refund",
+        data={"csrf_token": csrf_token_in(page), "amount": "1.00", "reason": "№ 7"},
+    )
+    wait_for(
+        lambda: [r.status for r in shop.order(orders["examplepay_paid"]).refunds] == ["REFUNDED"], what="the refund"
+    )
     assert {shop.order(no).status for no in orders.values()} == {"UNPAID", "COMPLETED", "CLOSED", "FAILED", "CREATING"}
     manager.get(f"{shop.url}/orders")  # shows (and so clears) the messages of the actions above
     return orders
 
 
 @pytest.mark.parametrize("language", ["zh_Hans", "en"])
-def test_every_page_is_wholly_in_the_chosen_language(shop: Shop, manager, viewer, every_kind_of_order, language) -> None:
+def test_every_page_is_wholly_in_the_chosen_language(
+    shop: Shop, manager, viewer, every_kind_of_order, language
+) -> None:
     pages = Pages(shop)
     orders = every_kind_of_order
-    for path in ("/", "/orders", "/orders?status=COMPLETED", "/orders?q=nothing-matches", "/orders?page=2",
-                 "/orders/new", "/orders/new?edition=pro", "/orders/new?edition=examplepay", "/deliveries", "/deliveries?outcome=rejected",
-                 "/deliveries?q=nothing-matches", "/demo"):
+    for path in (
+        "/",
+        "/orders",
+        "/orders?status=COMPLETED",
+        "/orders?q=nothing-matches",
+        "/orders?page=2",
+        "/orders/new",
+        "/orders/new?edition=pro",
+        "/orders/new?edition=examplepay",
+        "/deliveries",
+        "/deliveries?outcome=rejected",
+        "/deliveries?q=nothing-matches",
+        "/demo",
+    ):
         pages.check(manager, path, language)
     pages.check(manager, "/demo/story", language, status=286)
     open_orders = ",".join(orders[name] for name in ("unpaid", "split", "pro"))
     pages.check(manager, f"/orders/poll?open={open_orders}&v=0", language)
     for request_no in orders.values():
         pages.check(manager, f"/orders/{request_no}", language)
-        pages.check(manager, f"/orders/{request_no}/live?v=-1", language, status=200 if shop.order(request_no).is_open else 286)
+        pages.check(
+            manager, f"/orders/{request_no}/live?v=-1", language, status=200 if shop.order(request_no).is_open else 286
+        )
         pages.check(requests.Session(), f"/pay/{request_no}", language)
         pages.check(requests.Session(), f"/checkout/return/{request_no}", language)
-        pages.check(requests.Session(), f"/checkout/return/{request_no}/status", language, status=200 if shop.order(request_no).is_open else 286)
+        pages.check(
+            requests.Session(),
+            f"/checkout/return/{request_no}/status",
+            language,
+            status=200 if shop.order(request_no).is_open else 286,
+        )
     for delivery_id in delivery_ids(shop):  # verified and applied, verified but not matching, refused
         pages.check(manager, f"/deliveries/{delivery_id}", language)
 
     # Forms with errors, messages after actions, and the error pages.
     form = manager.get(f"{shop.url}/orders/new").text
-    pages.check(manager, "/orders/new", language, status=422, method="POST",
-                data={"csrf_token": csrf_token_in(form), "edition": "normal", "amount": "1,5", "currency": "USDT", "timeout_minutes": "0"})
+    pages.check(
+        manager,
+        "/orders/new",
+        language,
+        status=422,
+        method="POST",
+        data={
+            "csrf_token": csrf_token_in(form),
+            "edition": "normal",
+            "amount": "1,5",
+            "currency": "USDT",
+            "timeout_minutes": "0",
+        },
+    )
     token = csrf_token_in(manager.get(f"{shop.url}/orders").text)
     pages.check(manager, f"/orders/{orders['unpaid']}/refresh", language, method="POST", data={"csrf_token": token})
     pages.check(manager, f"/orders/{orders['paid']}/close", language, method="POST", data={"csrf_token": token})
-    pages.check(manager, f"/deliveries/{delivery_ids(shop)[0]}/replay", language, method="POST", data={"csrf_token": token})
+    pages.check(
+        manager, f"/deliveries/{delivery_ids(shop)[0]}/replay", language, method="POST", data={"csrf_token": token}
+    )
     pages.check(manager, "/orders/SP404404404404", language, status=404)
     pages.check(requests.Session(), "/pay/SP404404404404", language, status=404)
     pages.check(requests.Session(), "/no/such/page", language, status=404)
@@ -196,17 +268,47 @@ def test_every_page_is_wholly_in_the_chosen_language(shop: Shop, manager, viewer
     pages.check(manager, f"/orders/{orders['unpaid']}/close", language, status=400, method="POST", data={})
     signed_out = requests.Session()
     pages.check(signed_out, "/orders", language)  # the sign-in page, with its "please sign in"
-    pages.check(signed_out, "/login", language, method="POST", data={"csrf_token": csrf_token_in(signed_out.get(f"{shop.url}/login").text), "email": "x@shop.test", "password": "wrong"}, status=401)
+    pages.check(
+        signed_out,
+        "/login",
+        language,
+        method="POST",
+        data={
+            "csrf_token": csrf_token_in(signed_out.get(f"{shop.url}/login").text),
+            "email": "x@shop.test",
+            "password": "wrong",
+        },
+        status=401,
+    )
 
     examplepay_form = manager.get(f"{shop.url}/orders/new?edition=examplepay").text
-    pages.check(manager, "/orders/new", language, status=422, method="POST",
-                data={"csrf_token": csrf_token_in(examplepay_form), "edition": "examplepay", "amount": "1.005", "currency": "INR"})
-    pages.check(manager, f"/orders/{orders['examplepay_paid']}/refund", language, method="POST", data={"csrf_token": token, "amount": "99999.00", "reason": "№ 8"})
+    pages.check(
+        manager,
+        "/orders/new",
+        language,
+        status=422,
+        method="POST",
+        data={
+            "csrf_token": csrf_token_in(examplepay_form),
+            "edition": "examplepay",
+            "amount": "1.005",
+            "currency": "INR",
+        },
+    )
+    pages.check(
+        manager,
+        f"/orders/{orders['examplepay_paid']}/refund",
+        language,
+        method="POST",
+        data={"csrf_token": token, "amount": "99999.00", "reason": "№ 8"},
+    )
 
     # Nothing left out: every page of the shop (not the sandboxes', the gateways' own) was read.
     pages_of_the_shop = {
-        rule.endpoint for rule in shop.app.url_map.iter_rules()
-        if "GET" in rule.methods and not rule.endpoint.startswith(("sandbox.", "examplepay_sandbox.", "static"))
+        rule.endpoint
+        for rule in shop.app.url_map.iter_rules()
+        if "GET" in rule.methods
+        and not rule.endpoint.startswith(("sandbox.", "examplepay_sandbox.", "static"))
         and rule.endpoint not in ("healthz", "dashboard.order_export")
     }
     assert pages_of_the_shop <= pages.seen, pages_of_the_shop - pages.seen
@@ -225,17 +327,30 @@ def test_the_language_comes_from_the_browser_and_the_switch_wins(shop: Shop) -> 
     assert language_of(visitor, "fr-FR,de;q=0.9") == "en", "the default"
 
     page = visitor.get(f"{shop.url}/login", headers={"Accept-Language": "en"})
-    assert '<button class="btn btn--ghost btn--small" type="submit" name="language" value="zh_Hans" lang="zh-Hans">简体中文</button>' in page.text
+    assert (
+        '<button class="btn btn--ghost btn--small" type="submit" name="language" value="zh_Hans" lang="zh-Hans">简体中文</button>'
+        in page.text
+    )
     assert 'value="en"' not in page.text, "only the other language is offered"
-    switched = visitor.post(f"{shop.url}/language", data={"csrf_token": csrf_token_in(page.text), "language": "zh_Hans", "next": "/login?next=%2Forders"}, allow_redirects=False)
+    switched = visitor.post(
+        f"{shop.url}/language",
+        data={"csrf_token": csrf_token_in(page.text), "language": "zh_Hans", "next": "/login?next=%2Forders"},
+        allow_redirects=False,
+    )
     assert (switched.status_code, switched.headers["Location"]) == (303, "/login?next=%2Forders")
     assert "HttpOnly" in switched.headers["Set-Cookie"] and "SameSite=Lax" in switched.headers["Set-Cookie"]
     assert language_of(visitor, "en-US") == "zh-Hans", "the switch wins over the browser"
     assert "登录" in visitor.get(f"{shop.url}/login").text
 
-    offsite = visitor.post(f"{shop.url}/language", data={"csrf_token": csrf_token_in(page.text), "language": "en", "next": "https://evil.example/"}, allow_redirects=False)
+    offsite = visitor.post(
+        f"{shop.url}/language",
+        data={"csrf_token": csrf_token_in(page.text), "language": "en", "next": "https://evil.example/"},
+        allow_redirects=False,
+    )
     assert offsite.headers["Location"] == "/"
-    unknown = visitor.post(f"{shop.url}/language", data={"csrf_token": csrf_token_in(page.text), "language": "xx"}, allow_redirects=False)
+    unknown = visitor.post(
+        f"{shop.url}/language", data={"csrf_token": csrf_token_in(page.text), "language": "xx"}, allow_redirects=False
+    )
     assert unknown.status_code == 303 and "Set-Cookie" not in unknown.headers
     assert language_of(visitor) == "en"
     assert visitor.post(f"{shop.url}/language", data={"language": "en"}).status_code == 400, "CSRF-protected"
@@ -251,11 +366,17 @@ def test_amounts_and_dates_are_written_the_readers_way(shop: Shop, manager) -> N
         assert '<span class="amount">1,234,567.123456</span>' in page, "every decimal kept, grouped"
     assert f"{created:%b} {created.day}, {created.year}" in english
     assert f"{created.year}年{created.month}月{created.day}日" in chinese
-    assert "Vary" in (response := manager.get(f"{shop.url}/orders")).headers and "Accept-Language" in response.headers["Vary"]
+    assert (
+        "Vary" in (response := manager.get(f"{shop.url}/orders")).headers
+        and "Accept-Language" in response.headers["Vary"]
+    )
 
 
 def test_stored_words_are_shown_in_the_readers_language_and_escaped(shop: Shop) -> None:
-    stored = note("Gateway data does not match: %(problem)s.", problem=note("currency %(currency)s differs from the stored %(stored)s", currency="<b>X</b>", stored="USDT"))
+    stored = note(
+        "Gateway data does not match: %(problem)s.",
+        problem=note("currency %(currency)s differs from the stored %(stored)s", currency="<b>X</b>", stored="USDT"),
+    )
     assert Note.from_stored(stored.to_json()) == stored
     assert Note.from_stored("Written before notes existed.") == verbatim("Written before notes existed.")
     assert not Note.from_stored("")
@@ -270,13 +391,24 @@ def test_stored_words_are_shown_in_the_readers_language_and_escaped(shop: Shop) 
 def test_the_catalogue_holds_every_marked_string_translated_and_compiled() -> None:
     with open(ROOT / "babel.cfg") as config:
         method_map, options_map = parse_mapping_cfg(config)
-    marked = {message for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT), method_map, options_map, keywords=KEYWORDS)}
+    marked = {
+        message
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map, options_map, keywords=KEYWORDS
+        )
+    }
     with open(CATALOGUE / "messages.po", "rb") as po:
         catalogue = read_po(po)
     entries = {entry.id: entry for entry in catalogue if entry.id}
     assert marked - entries.keys() == set(), "marked in the code but not in the catalogue: run the README's update"
     assert entries.keys() - marked == set(), "in the catalogue but no longer used"
-    assert [entry.id for entry in entries.values() if not entry.string or entry.fuzzy or not all(entry.string if isinstance(entry.string, tuple) else [entry.string])] == []
+    assert [
+        entry.id
+        for entry in entries.values()
+        if not entry.string
+        or entry.fuzzy
+        or not all(entry.string if isinstance(entry.string, tuple) else [entry.string])
+    ] == []
     assert [(entry.id, errors) for entry, errors in catalogue.check()] == [], "placeholders must match"
 
     compiled = io.BytesIO()

@@ -34,9 +34,13 @@ def replay(shop: Shop, session, delivery_id: int) -> str:
     return html.unescape(response.text)
 
 
-def test_every_delivery_is_listed_with_its_verification_and_result(shop: Shop, manager, paid, merchant_key, other_key) -> None:
+def test_every_delivery_is_listed_with_its_verification_and_result(
+    shop: Shop, manager, paid, merchant_key, other_key
+) -> None:
     request_no, _ = paid
-    assert deliver(shop, sealed(shop, statement(shop, request_no, "CLOSED"), merchant_key, other_key)).status_code == 400
+    assert (
+        deliver(shop, sealed(shop, statement(shop, request_no, "CLOSED"), merchant_key, other_key)).status_code == 400
+    )
     page = manager.get(f"{shop.url}/deliveries").text
     rows = re.findall(r"<tr>\s*<td><a [^>]*>#(\d+)</a></td>.*?</tr>", page, re.S)
     assert len(rows) == 2
@@ -56,7 +60,9 @@ def test_a_delivery_shows_headers_body_payload_and_what_it_changed(shop: Shop, m
     assert f'href="/orders/{request_no}"' in page
 
 
-def test_a_refused_delivery_shows_why_and_cannot_be_replayed(shop: Shop, manager, paid, merchant_key, other_key) -> None:
+def test_a_refused_delivery_shows_why_and_cannot_be_replayed(
+    shop: Shop, manager, paid, merchant_key, other_key
+) -> None:
     request_no, _ = paid
     deliver(shop, sealed(shop, statement(shop, request_no), merchant_key, other_key))
     refused = _delivery_ids(shop)[-1]
@@ -70,8 +76,14 @@ def test_replay_reapplies_a_lost_change_once_and_is_idempotent(shop: Shop, manag
     # An older backup is restored: the order no longer knows it was paid.
     with shop.app.app_context():
         order = db.session.scalar(db.select(Order).where(Order.request_no == request_no))
-        db.session.execute(db.delete(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.to_status == "COMPLETED"))
-        db.session.execute(db.update(Order).where(Order.id == order.id).values(status="UNPAID", tx_hash=None, revision=Order.revision + 1))
+        db.session.execute(
+            db.delete(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.to_status == "COMPLETED")
+        )
+        db.session.execute(
+            db.update(Order)
+            .where(Order.id == order.id)
+            .values(status="UNPAID", tx_hash=None, revision=Order.revision + 1)
+        )
         db.session.commit()
 
     assert "Applied again. Status: Paid." in replay(shop, manager, delivery_id)
@@ -81,7 +93,12 @@ def test_replay_reapplies_a_lost_change_once_and_is_idempotent(shop: Shop, manag
     assert order.status == "COMPLETED" and order.tx_hash
     replays = [e for e in order.events if e.source == "replay"]
     assert [(e.from_status, e.to_status) for e in replays] == [("UNPAID", "COMPLETED"), ("COMPLETED", "COMPLETED")]
-    assert all(e.actor == "manager@shop.test" and e.notification_id == delivery_id and f"notification #{delivery_id}" in str(e.detail) for e in replays)
+    assert all(
+        e.actor == "manager@shop.test"
+        and e.notification_id == delivery_id
+        and f"notification #{delivery_id}" in str(e.detail)
+        for e in replays
+    )
     detail = html.unescape(manager.get(f"{shop.url}/deliveries/{delivery_id}").text)
     assert detail.count(f"Replay of notification #{delivery_id}") == 2
 

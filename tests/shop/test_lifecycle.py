@@ -24,12 +24,18 @@ def taken_moves(page: str) -> set[tuple[str | None, str]]:
 
 
 def node_classes(page: str) -> dict[str, str]:
-    return {status: classes for classes, status in re.findall(r'<g class="lifecycle__node([^"]*)" data-status="(\w+)">', page)}
+    return {
+        status: classes
+        for classes, status in re.findall(r'<g class="lifecycle__node([^"]*)" data-status="(\w+)">', page)
+    }
 
 
 def steps(page: str) -> list[str]:
     listed = re.search(r'<ol class="lifecycle__steps">(.*?)</ol>', page, re.S).group(1)
-    return [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", item))).strip() for item in re.findall(r"<li[^>]*>(.*?)</li>", listed, re.S)]
+    return [
+        re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", item))).strip()
+        for item in re.findall(r"<li[^>]*>(.*?)</li>", listed, re.S)
+    ]
 
 
 def test_a_paid_order_shows_its_path_with_time_and_source(shop: Shop, manager) -> None:
@@ -46,7 +52,7 @@ def test_a_paid_order_shows_its_path_with_time_and_source(shop: Shop, manager) -
     assert len(listed) == 3
     assert listed[0].endswith("staff · manager@shop.test") and listed[1].endswith("creation")
     assert re.search(r"UTC notification #\d+$", listed[2])
-    assert "<title id=\"lifecycle-summary\">Path: new → Creating → Awaiting payment → Paid</title>" in page
+    assert '<title id="lifecycle-summary">Path: new → Creating → Awaiting payment → Paid</title>' in page
 
 
 def test_a_payment_after_the_close_is_drawn_as_such(shop: Shop, manager, merchant_key, platform_key) -> None:
@@ -55,7 +61,12 @@ def test_a_payment_after_the_close_is_drawn_as_such(shop: Shop, manager, merchan
     manager.post(f"{shop.url}/orders/{request_no}/close", data={"csrf_token": csrf_token_in(detail.text)})
     deliver(shop, sealed(shop, statement(shop, request_no), merchant_key, platform_key))
     page = manager.get(f"{shop.url}/orders/{request_no}").text
-    assert taken_moves(page) == {(None, "CREATING"), ("CREATING", "UNPAID"), ("UNPAID", "CLOSED"), ("CLOSED", "COMPLETED")}
+    assert taken_moves(page) == {
+        (None, "CREATING"),
+        ("CREATING", "UNPAID"),
+        ("UNPAID", "CLOSED"),
+        ("CLOSED", "COMPLETED"),
+    }
     assert steps(page)[2].endswith("close · manager@shop.test")
 
 
@@ -64,7 +75,10 @@ def test_the_live_part_redraws_it(shop: Shop, manager) -> None:
     before = manager.get(f"{shop.url}/orders/{request_no}/live?v=0").text
     assert "is-current" in node_classes(before)["UNPAID"]
     shop.sandbox("POST", f"/orders/{request_no}/expire")
-    manager.post(f"{shop.url}/orders/{request_no}/refresh", data={"csrf_token": csrf_token_in(manager.get(f"{shop.url}/orders").text)})
+    manager.post(
+        f"{shop.url}/orders/{request_no}/refresh",
+        data={"csrf_token": csrf_token_in(manager.get(f"{shop.url}/orders").text)},
+    )
     after = manager.get(f"{shop.url}/orders/{request_no}/live?v=0").text
     assert "is-current" in node_classes(after)["CLOSED"]
     assert ("UNPAID", "CLOSED") in taken_moves(after)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .conftest import Shop, wait_for
 
@@ -15,10 +15,13 @@ def test_the_overview_charts_orders_paid_volume_and_networks(shop: Shop, manager
     shop.create_order(manager, amount="3", networks=["2"])
     for request_no, network in ((paid_on_ethereum, 2), (paid_on_polygon, 4)):
         shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": network})
-    wait_for(lambda: shop.order(paid_on_ethereum).status == shop.order(paid_on_polygon).status == "COMPLETED", what="payments")
+    wait_for(
+        lambda: shop.order(paid_on_ethereum).status == shop.order(paid_on_polygon).status == "COMPLETED",
+        what="payments",
+    )
 
     page = html.unescape(manager.get(f"{shop.url}/").text)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     today = f"{now:%b} {now.day}"
     assert re.search(r"<span>Orders per day</span> <strong>3 orders</strong>", page)
     assert re.search(r"<span>Paid per day, USDT</span> <strong>12.75 USDT</strong>", page), "exact decimal sum"

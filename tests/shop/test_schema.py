@@ -24,9 +24,14 @@ HEAD = "0004_examplepay"
 
 def make_app(tmp_path, url: str, merchant_key, platform_key):  # type: ignore[no-untyped-def]
     return create_app(
-        {"DATABASE_URL": url, "SECRET_KEY": "schema-tests", "SANDBOX_ENABLED": "0", "RECONCILE_INTERVAL_SECONDS": 0,
-         "SPARKPAY_PRIVATE_KEY": signing.private_key_pem(merchant_key).decode(),
-         "SANDBOX_PLATFORM_PRIVATE_KEY": signing.private_key_pem(platform_key).decode()},
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "schema-tests",
+            "SANDBOX_ENABLED": "0",
+            "RECONCILE_INTERVAL_SECONDS": 0,
+            "SPARKPAY_PRIVATE_KEY": signing.private_key_pem(merchant_key).decode(),
+            "SANDBOX_PLATFORM_PRIVATE_KEY": signing.private_key_pem(platform_key).decode(),
+        },
         instance_path=str(tmp_path / "instance"),
     )
 
@@ -35,7 +40,9 @@ def version_of(url: str) -> str | None:
     engine = create_engine(url)
     with engine.connect() as connection:
         tables = inspect(connection).get_table_names()
-        version = connection.scalar(text("SELECT version_num FROM alembic_version")) if "alembic_version" in tables else None
+        version = (
+            connection.scalar(text("SELECT version_num FROM alembic_version")) if "alembic_version" in tables else None
+        )
     engine.dispose()
     return version
 
@@ -50,26 +57,36 @@ def previous_version_database(tmp_path, *, before_migrations: bool) -> str:  # t
     migrate.init_app(old, db, directory=schema.MIGRATIONS)
     with old.app_context():
         flask_migrate.upgrade(schema.MIGRATIONS, schema.BASELINE)
-        db.session.execute(text(
-            "INSERT INTO orders (request_no, edition, status, revision, amount, currency, merchant_order_no, user_id,"
-            " description, goods_info, order_time, timeout_at, receive_network, created_at, updated_at)"
-            " VALUES ('SPOLD1', 'normal', 'UNPAID', 1, '12.345678', 'USDT', 'INV-OLD', 'guest', 'Kept', 'tea',"
-            " '2026-11-01 10:00:00', '2026-11-01 10:30:00', '2', '2026-11-01 10:00:00', '2026-11-01 10:00:00')"
-        ))
+        db.session.execute(
+            text(
+                "INSERT INTO orders (request_no, edition, status, revision, amount, currency, merchant_order_no, user_id,"
+                " description, goods_info, order_time, timeout_at, receive_network, created_at, updated_at)"
+                " VALUES ('SPOLD1', 'normal', 'UNPAID', 1, '12.345678', 'USDT', 'INV-OLD', 'guest', 'Kept', 'tea',"
+                " '2026-11-01 10:00:00', '2026-11-01 10:30:00', '2', '2026-11-01 10:00:00', '2026-11-01 10:00:00')"
+            )
+        )
         # That release wrote words for people as plain English and named a delivery in the text.
         order_id = db.session.scalar(text("SELECT id FROM orders WHERE request_no = 'SPOLD1'"))
-        db.session.execute(text("UPDATE orders SET needs_attention = 'Gateway data does not match (webhook): amount 1 differs.'"))
-        db.session.execute(text(
-            "INSERT INTO notifications (id, received_at, headers, body, verified, request_no, pay_status, outcome, order_id)"
-            f" VALUES (7, '2026-11-01 10:05:00', '{{}}', '{{}}', true, 'SPOLD1', 'UNPAID', 'duplicate', {order_id})"
-        ))
-        for source, actor, detail in (("webhook", "notification #7", ""),
-                                      ("replay", "manager@shop.test", "Replay of notification #7: nothing to change."),
-                                      ("query", "return page", "")):
-            db.session.execute(text(
-                "INSERT INTO order_events (order_id, at, from_status, to_status, source, actor, detail)"
-                f" VALUES ({order_id}, '2026-11-01 10:05:00', 'UNPAID', 'UNPAID', '{source}', '{actor}', '{detail}')"
-            ))
+        db.session.execute(
+            text("UPDATE orders SET needs_attention = 'Gateway data does not match (webhook): amount 1 differs.'")
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO notifications (id, received_at, headers, body, verified, request_no, pay_status, outcome, order_id)"
+                f" VALUES (7, '2026-11-01 10:05:00', '{{}}', '{{}}', true, 'SPOLD1', 'UNPAID', 'duplicate', {order_id})"
+            )
+        )
+        for source, actor, detail in (
+            ("webhook", "notification #7", ""),
+            ("replay", "manager@shop.test", "Replay of notification #7: nothing to change."),
+            ("query", "return page", ""),
+        ):
+            db.session.execute(
+                text(
+                    "INSERT INTO order_events (order_id, at, from_status, to_status, source, actor, detail)"
+                    f" VALUES ({order_id}, '2026-11-01 10:05:00', 'UNPAID', 'UNPAID', '{source}', '{actor}', '{detail}')"
+                )
+            )
         if before_migrations:
             db.session.execute(text("DROP TABLE alembic_version"))
         db.session.commit()
@@ -77,7 +94,9 @@ def previous_version_database(tmp_path, *, before_migrations: bool) -> str:  # t
     return url
 
 
-def test_an_empty_database_gets_the_newest_schema_and_it_matches_the_models(tmp_path, merchant_key, platform_key) -> None:
+def test_an_empty_database_gets_the_newest_schema_and_it_matches_the_models(
+    tmp_path, merchant_key, platform_key
+) -> None:
     url = database_url(tmp_path)
     app = make_app(tmp_path, url, merchant_key, platform_key)
     assert version_of(url) == HEAD
@@ -100,7 +119,9 @@ def test_a_previous_version_database_is_upgraded_and_keeps_its_data(tmp_path, me
             assert (order.status, order.amount, order.description) == ("UNPAID", Decimal("12.345678"), "Kept")
             assert str(order.needs_attention) == "Gateway data does not match (webhook): amount 1 differs."
             assert [(e.source, e.notification_id, str(e.detail)) for e in order.events] == [
-                ("webhook", 7, ""), ("replay", 7, "Replay of notification #7: nothing to change."), ("query", None, "")
+                ("webhook", 7, ""),
+                ("replay", 7, "Replay of notification #7: nothing to change."),
+                ("query", None, ""),
             ], "the deliveries' entries are linked to them"
             assert leases.acquire("reconciler", 60)
             db.session.remove()

@@ -43,7 +43,9 @@ def test_every_staff_url_sends_a_signed_out_visitor_to_sign_in(shop: Shop) -> No
 
 
 def test_an_htmx_poll_from_an_expired_session_redirects_the_whole_page(shop: Shop) -> None:
-    response = requests.get(f"{shop.url}/orders/poll?open=SPX&v=1", headers={"HX-Request": "true"}, allow_redirects=False)
+    response = requests.get(
+        f"{shop.url}/orders/poll?open=SPX&v=1", headers={"HX-Request": "true"}, allow_redirects=False
+    )
     assert response.status_code == 204, "nothing is swapped into the table"
     assert response.headers["HX-Redirect"].startswith("/login?next=")
 
@@ -106,15 +108,23 @@ def test_sign_in_is_throttled(shop: Shop) -> None:
     visitor = requests.Session()
     token = csrf_token_in(visitor.get(f"{shop.url}/login").text)
     codes = [
-        visitor.post(f"{shop.url}/login", data={"csrf_token": token, "email": "target@shop.test", "password": f"guess {i}"}).status_code
+        visitor.post(
+            f"{shop.url}/login", data={"csrf_token": token, "email": "target@shop.test", "password": f"guess {i}"}
+        ).status_code
         for i in range(6)
     ]
     assert codes[:5] == [401] * 5 and codes[5] == 429
-    right = visitor.post(f"{shop.url}/login", data={"csrf_token": token, "email": "target@shop.test", "password": PASSWORD}, allow_redirects=False)
+    right = visitor.post(
+        f"{shop.url}/login",
+        data={"csrf_token": token, "email": "target@shop.test", "password": PASSWORD},
+        allow_redirects=False,
+    )
     assert right.status_code == 429, "the limit holds even for the right password"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/orders", "//evil.example", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/orders", "//evil.example", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_next_never_leaves_the_site(shop: Shop, target: str) -> None:
     shop.add_staff("staff@shop.test")
     visitor = requests.Session()
@@ -135,7 +145,13 @@ def test_next_to_a_local_page_is_kept(shop: Shop) -> None:
     first = visitor.get(f"{shop.url}/orders/new?edition=pro")
     assert "next=" in first.url
     response = visitor.post(
-        first.url, data={"csrf_token": csrf_token_in(first.text), "email": "staff@shop.test", "password": PASSWORD, "next": "/orders/new?edition=pro"},
+        first.url,
+        data={
+            "csrf_token": csrf_token_in(first.text),
+            "email": "staff@shop.test",
+            "password": PASSWORD,
+            "next": "/orders/new?edition=pro",
+        },
         allow_redirects=False,
     )
     assert response.headers["Location"] == "/orders/new?edition=pro"
@@ -145,7 +161,10 @@ def test_no_secret_reaches_a_page_or_a_log(shop: Shop, manager, merchant_key, pl
     caplog.set_level(logging.DEBUG)
     request_no = shop.create_order(manager)
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
-    pages = [manager.get(f"{shop.url}{path}").text for path in ("/orders", f"/orders/{request_no}", "/orders/new", "/sandbox/")]
+    pages = [
+        manager.get(f"{shop.url}{path}").text
+        for path in ("/orders", f"/orders/{request_no}", "/orders/new", "/sandbox/")
+    ]
     pages.append(requests.get(f"{shop.url}/pay/{request_no}").text)
     secrets = [
         signing.private_key_pem(merchant_key).decode().splitlines()[5],

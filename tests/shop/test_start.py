@@ -30,7 +30,14 @@ def start(tmp_path: Path, **env: str) -> tuple[subprocess.Popen, str, list[str]]
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKPAY_", "SANDBOX_"))}
     environment.update(PORT=str(port), INSTANCE_PATH=str(tmp_path / "instance"), PYTHONUNBUFFERED="1", **env)
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     while not lines or "Press Ctrl+C" not in lines[-1]:
         line = process.stdout.readline()
@@ -65,7 +72,9 @@ def test_one_command_starts_a_complete_sandbox_shop(tmp_path: Path) -> None:
         assert requests.get(f"{url}/healthz").json() == {"status": "ok", "database": "ok"}
         session = requests.Session()
         token = csrf_token_in(session.get(f"{url}/login").text)
-        signed_in = session.post(f"{url}/login", data={"csrf_token": token, "email": "demo@sparkpay.local", "password": password})
+        signed_in = session.post(
+            f"{url}/login", data={"csrf_token": token, "email": "demo@sparkpay.local", "password": password}
+        )
         assert "Orders" in signed_in.text and signed_in.url == f"{url}/orders"
         assert session.get(f"{url}/sandbox/").status_code == 200
         for generated in ("merchant_private.pem", "sandbox_platform_private.pem", "secret_key", "shop.db"):
@@ -95,9 +104,21 @@ def test_with_a_real_gateway_configured_no_demo_account_is_made(tmp_path: Path, 
 
 def test_a_real_gateway_with_missing_settings_stops_with_a_clear_message(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "INSTANCE_PATH": str(tmp_path), "SPARKPAY_BASE_URL": "https://api.sparkpay.invalid", "PORT": str(free_port())},
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "INSTANCE_PATH": str(tmp_path),
+            "SPARKPAY_BASE_URL": "https://api.sparkpay.invalid",
+            "PORT": str(free_port()),
+        },
     )
     assert result.returncode != 0
-    assert "also set SPARKPAY_APP_ID, SPARKPAY_MERCHANT_NO, SPARKPAY_PRIVATE_KEY, SPARKPAY_PLATFORM_PUBLIC_KEY" in result.stderr
+    assert (
+        "also set SPARKPAY_APP_ID, SPARKPAY_MERCHANT_NO, SPARKPAY_PRIVATE_KEY, SPARKPAY_PLATFORM_PUBLIC_KEY"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr

@@ -17,7 +17,9 @@ def text_of(page: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
 
 
-def test_the_panel_counts_accepted_and_refused_with_reasons(shop: Shop, manager, merchant_key, platform_key, other_key) -> None:
+def test_the_panel_counts_accepted_and_refused_with_reasons(
+    shop: Shop, manager, merchant_key, platform_key, other_key
+) -> None:
     request_no = shop.create_order(manager)
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
     wait_for(lambda: shop.order(request_no).status == "COMPLETED", what="the payment")
@@ -29,10 +31,14 @@ def test_the_panel_counts_accepted_and_refused_with_reasons(shop: Shop, manager,
     page = manager.get(f"{shop.url}/deliveries").text
     panel = text_of(re.search(r'<section class="card stack" id="webhook-health".*?</section>', page, re.S).group(0))
     assert re.search(r"Accepted per day 1 delivery", panel) and re.search(r"Refused per day 3 deliveries", panel)
-    reasons = re.findall(r"<li><strong>(\d+)</strong> × (.*?)</li>", re.search(r'id="refusal-reasons">(.*?)</ul>', page, re.S).group(1))
+    reasons = re.findall(
+        r"<li><strong>(\d+)</strong> × (.*?)</li>", re.search(r'id="refusal-reasons">(.*?)</ul>', page, re.S).group(1)
+    )
     assert [count for count, _ in reasons] == ["2", "1"]
     assert "signature" in reasons[0][1] and "JSON" in reasons[1][1]
-    good = wait_for(lambda: [n for n in shop.order(request_no).notifications if n.verified], what="the good delivery")[0]
+    good = wait_for(lambda: [n for n in shop.order(request_no).notifications if n.verified], what="the good delivery")[
+        0
+    ]
     assert f"Last good delivery SparkPay: #{good.id} , " in panel
 
 
@@ -51,7 +57,13 @@ def test_a_banner_warns_when_orders_wait_and_nothing_arrives(tmp_path, merchant_
         assert 'id="webhook-silence"' not in manager.get(f"{shop.url}/orders").text, "a new order is not a silence"
 
         age(shop, Order, 45)
-        banner = text_of(re.search(r'<div class="alert alert--warning" role="alert" id="webhook-silence">.*?</div>', manager.get(f"{shop.url}/").text, re.S).group(0))
+        banner = text_of(
+            re.search(
+                r'<div class="alert alert--warning" role="alert" id="webhook-silence">.*?</div>',
+                manager.get(f"{shop.url}/").text,
+                re.S,
+            ).group(0)
+        )
         assert "No notification has ever arrived from the gateways, while 1 orders await payment." in banner
         assert f"{shop.url}/webhooks/sparkpay" in banner
 

@@ -42,7 +42,9 @@ def _attempts(deliveries) -> list[dict]:
     return found
 
 
-def test_a_genuine_delivery_needs_no_csrf_token_and_is_acknowledged_after_commit(shop, unpaid, merchant_key, platform_key) -> None:
+def test_a_genuine_delivery_needs_no_csrf_token_and_is_acknowledged_after_commit(
+    shop, unpaid, merchant_key, platform_key
+) -> None:
     response = deliver(shop, sealed(shop, statement(shop, unpaid), merchant_key, platform_key))
     assert (response.status_code, response.text) == (200, "SUCCESS")
     order = shop.order(unpaid)
@@ -116,7 +118,9 @@ def test_an_out_of_order_delivery_never_regresses_a_final_status(shop, unpaid, m
         ({"real_pay_amount": "10"}, "only 10 of 12.5"),
     ],
 )
-def test_a_statement_that_does_not_fit_the_order_is_flagged_not_applied(shop, manager, unpaid, merchant_key, platform_key, changes, reason) -> None:
+def test_a_statement_that_does_not_fit_the_order_is_flagged_not_applied(
+    shop, manager, unpaid, merchant_key, platform_key, changes, reason
+) -> None:
     response = deliver(shop, sealed(shop, statement(shop, unpaid, **changes), merchant_key, platform_key))
     assert response.text == "SUCCESS"  # retrying cannot make it fit: acknowledged, kept for staff
     order = shop.order(unpaid)
@@ -137,7 +141,9 @@ def test_a_notification_for_an_unknown_order_is_recorded(shop, merchant_key, pla
         assert record.outcome == "unknown_order" and record.request_no == "SPNOSUCHORDER"
 
 
-def test_a_genuine_statement_with_a_malformed_field_is_refused_naming_it(shop, unpaid, merchant_key, platform_key) -> None:
+def test_a_genuine_statement_with_a_malformed_field_is_refused_naming_it(
+    shop, unpaid, merchant_key, platform_key
+) -> None:
     response = deliver(shop, sealed(shop, statement(shop, unpaid, pay_time=10**15), merchant_key, platform_key))
     assert response.status_code == 400
     assert shop.order(unpaid).status == "UNPAID"
