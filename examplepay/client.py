@@ -30,6 +30,8 @@ log = logging.getLogger("examplepay")
 
 USER_AGENT = f"examplepay-python/{__version__} (+requests/{requests.__version__})"
 DEFAULT_TIMEOUT = (5.0, 15.0)
+#: Draws the retry jitter (no secret, but the OS source leaves no seeded generator to reason about).
+_jitter = random.SystemRandom()
 API_PREFIX = "/pg/v2"
 
 
@@ -116,7 +118,7 @@ class ExamplePayClient:
             except (TransportError, GatewayServerError) as exc:
                 if attempt > retries:
                     raise
-                delay = min(self.backoff * 2 ** (attempt - 1), 5.0) * random.uniform(0.5, 1.0)
+                delay = min(self.backoff * 2 ** (attempt - 1), 5.0) * _jitter.uniform(0.5, 1.0)
                 log.warning("examplepay POST %s failed (%s); retry %d in %.2fs", path, exc.message, attempt, delay)
                 time.sleep(delay)
 

@@ -31,11 +31,22 @@ from .models import (
     ProOrderRequest,
     validate_request_no,
 )
-from .signing import KeySource, SignedHeaders, load_private_key, load_public_key, sign_message, verify_message
+from .signing import (
+    PrivateKeySource,
+    PublicKeySource,
+    SignedHeaders,
+    load_private_key,
+    load_public_key,
+    sign_message,
+    verify_message,
+)
 
 log = logging.getLogger("sparkpay")
 
 USER_AGENT = f"sparkpay-python/{__version__} (+requests/{requests.__version__})"
+
+#: Draws the retry jitter (no secret, but the OS source leaves no seeded generator to reason about).
+_jitter = random.SystemRandom()
 
 #: Default (connect, read) timeouts in seconds.
 DEFAULT_TIMEOUT = (5.0, 15.0)
@@ -57,8 +68,8 @@ class SparkPayClient:
         self,
         app_id: str,
         merchant_no: str,
-        private_key: KeySource,
-        platform_public_key: KeySource,
+        private_key: PrivateKeySource,
+        platform_public_key: PublicKeySource,
         *,
         base_url: str = protocol.PRODUCTION_BASE_URL,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
@@ -159,7 +170,7 @@ class SparkPayClient:
             except (TransportError, GatewayServerError) as exc:
                 if attempt > self.max_retries:
                     raise
-                delay = min(self.backoff * 2 ** (attempt - 1), 5.0) * random.uniform(0.5, 1.0)
+                delay = min(self.backoff * 2 ** (attempt - 1), 5.0) * _jitter.uniform(0.5, 1.0)
                 log.warning(
                     "sparkpay %s %s for %s failed (%s); retry %d in %.2fs",
                     method,

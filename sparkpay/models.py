@@ -26,7 +26,7 @@ _CURRENCY_CODE = re.compile(r"^[A-Z0-9]{2,10}$")
 
 def parse_amount(value: Any, field_name: str) -> Decimal:
     """A positive amount with at most 6 decimal places, as ``Decimal``; floats are refused."""
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise ValidationError(field_name, "must be a decimal string, not a float")
     if isinstance(value, Decimal):
         amount = value
@@ -145,11 +145,15 @@ class DivideDetail:
         _require_text(self.seller_addr, "divide_detail.seller_addr", 128)
         others = []
         for index, other in enumerate(self.other_details):
-            if isinstance(other, Mapping):
-                other = OtherReceiver(other.get("receiver_addr", ""), other.get("amount"))  # type: ignore[arg-type]
+            receiver_addr: Any
+            amount: Any
+            if isinstance(other, Mapping):  # the wire form is accepted too (as read from JSON)
+                receiver_addr, amount = other.get("receiver_addr", ""), other.get("amount")
+            else:
+                receiver_addr, amount = other.receiver_addr, other.amount
             name = f"divide_detail.other_details[{index}]"
-            _require_text(other.receiver_addr, f"{name}.receiver_addr", 128)
-            others.append(OtherReceiver(other.receiver_addr, parse_amount(other.amount, f"{name}.amount")))
+            _require_text(receiver_addr, f"{name}.receiver_addr", 128)
+            others.append(OtherReceiver(receiver_addr, parse_amount(amount, f"{name}.amount")))
         object.__setattr__(self, "other_details", tuple(others))
         addresses = [self.seller_addr] + [o.receiver_addr for o in others]
         if len({a.lower() for a in addresses}) != len(addresses):
@@ -179,12 +183,15 @@ class DivideDetail:
             return None
         try:
             return cls(
-                seller_amount=data.get("seller_amount"),  # type: ignore[arg-type]
+                seller_amount=parse_amount(data.get("seller_amount"), "divide_detail.seller_amount"),
                 seller_addr=data.get("seller_addr", ""),
-                merchant_amount=data.get("merchant_amount"),  # type: ignore[arg-type]
+                merchant_amount=parse_amount(data.get("merchant_amount"), "divide_detail.merchant_amount"),
                 other_details=tuple(
-                    OtherReceiver(o.get("receiver_addr", ""), o.get("amount"))  # type: ignore[arg-type]
-                    for o in others
+                    OtherReceiver(
+                        o.get("receiver_addr", ""),
+                        parse_amount(o.get("amount"), f"divide_detail.other_details[{index}].amount"),
+                    )
+                    for index, o in enumerate(others)
                 ),
             )
         except ValidationError:

@@ -54,7 +54,7 @@ def new_aes_key() -> str:
     return "".join(secrets.choice(_AES_KEY_ALPHABET) for _ in range(AES_KEY_LENGTH))
 
 
-def _cipher(aes_key: str) -> Cipher:
+def _cipher(aes_key: str) -> Cipher[modes.CBC]:
     key = aes_key.encode("utf-8")
     if len(key) != AES_KEY_LENGTH:
         raise NotificationDecryptionError("the AES key is not 32 bytes")

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import TypeAlias
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,7 +24,12 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from . import protocol
 from .errors import KeyFormatError, SignatureVerificationError
 
-KeySource = Union[str, bytes, os.PathLike]
+#: A key as text or a file: a path, PEM text, or bare Base64 (as ``str`` or ``bytes``).
+KeySource: TypeAlias = str | bytes | os.PathLike[str]
+#: What ``load_private_key`` (and ``SparkPayClient``) accept: a key source or an already loaded key.
+PrivateKeySource: TypeAlias = KeySource | rsa.RSAPrivateKey
+#: What ``load_public_key`` (and ``SparkPayClient``) accept: a key source or an already loaded key.
+PublicKeySource: TypeAlias = KeySource | rsa.RSAPublicKey
 
 _PEM_MARK = b"-----BEGIN"
 
@@ -58,7 +63,7 @@ def _der_from_bare_base64(data: bytes, what: str) -> bytes:
         raise KeyFormatError(f"{what}: neither a PEM key, a readable file, nor Base64 of a DER key") from None
 
 
-def load_private_key(source: KeySource | rsa.RSAPrivateKey, what: str = "private key") -> rsa.RSAPrivateKey:
+def load_private_key(source: PrivateKeySource, what: str = "private key") -> rsa.RSAPrivateKey:
     """Load an RSA private key from a PEM file path, PEM text, or bare Base64 PKCS#8.
 
     PEM may be PKCS#8 (``BEGIN PRIVATE KEY``) or PKCS#1 (``BEGIN RSA PRIVATE KEY``); bare Base64
@@ -81,7 +86,7 @@ def load_private_key(source: KeySource | rsa.RSAPrivateKey, what: str = "private
     return key
 
 
-def load_public_key(source: KeySource | rsa.RSAPublicKey, what: str = "public key") -> rsa.RSAPublicKey:
+def load_public_key(source: PublicKeySource, what: str = "public key") -> rsa.RSAPublicKey:
     """Load an RSA public key from a PEM file path, PEM text, or bare Base64 X.509 SPKI."""
     if isinstance(source, rsa.RSAPublicKey):
         return source

@@ -19,18 +19,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Flask
 
 from .engine import Gateway, Refusal, Settings
+from .views import GatewayBlueprint
 from .views import create_blueprint as _blueprint
 
-__all__ = ["BASE_PATH", "Gateway", "Refusal", "Settings", "create_app", "create_blueprint"]
+__all__ = ["BASE_PATH", "Gateway", "GatewayBlueprint", "Refusal", "Settings", "create_app", "create_blueprint"]
 
 #: Where the sandbox is mounted; a client's base URL is the site's address plus this.
 BASE_PATH = "/examplepay-sandbox"
 
 
-def create_blueprint(settings: Settings) -> Blueprint:
+def create_blueprint(settings: Settings) -> GatewayBlueprint:
     """The sandbox as a blueprint named ``examplepay_sandbox``; ``blueprint.gateway.stop()`` ends it."""
     return _blueprint(Gateway(settings))
 
@@ -57,5 +58,5 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         )
     )
     app.register_blueprint(blueprint, url_prefix=BASE_PATH)
-    app.extensions["examplepay_sandbox"] = blueprint.gateway  # type: ignore[attr-defined]
+    app.extensions["examplepay_sandbox"] = blueprint.gateway
     return app

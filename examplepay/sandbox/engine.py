@@ -188,9 +188,7 @@ class Gateway:
                     )
                 return self._refund_answer(earlier)  # the same refund sent again: the same answer
             payment = self.payment(payment_no=body["paymentNo"])
-            left = Decimal(payment["amount"]) - Decimal(
-                self._row("SELECT refunded FROM payments WHERE payment_no = ?", body["paymentNo"])["refunded"]
-            )
+            left = Decimal(payment["amount"]) - Decimal(self._payment_row(body["paymentNo"])["refunded"])
             if payment["status"] != readings.PAID:
                 raise Refusal(readings.REFUND_REJECTED, "only a paid payment can be refunded")
             if amount > left:
@@ -204,7 +202,10 @@ class Gateway:
                 "UPDATE payments SET refunded = ? WHERE payment_no = ?",
                 (f"{Decimal(payment['amount']) - left + amount:.2f}", body["paymentNo"]),
             )
-            answer = self._refund_answer(self._row("SELECT * FROM refunds WHERE refund_no = ?", refund_no))
+            stored = self._row("SELECT * FROM refunds WHERE refund_no = ?", refund_no)
+            if stored is None:
+                raise RuntimeError(f"refund {refund_no} is missing right after it was stored")
+            answer = self._refund_answer(stored)
             self._queue(
                 body["paymentNo"],
                 readings.REFUND_EVENT,
@@ -213,9 +214,7 @@ class Gateway:
         return answer
 
     def _refund_answer(self, row: sqlite3.Row) -> dict[str, Any]:
-        currency = json.loads(
-            self._row("SELECT request FROM payments WHERE payment_no = ?", row["payment_no"])["request"]
-        )["currency"]
+        currency = self.request_of(row["payment_no"])["currency"]
         return {
             "refundNo": row["refund_no"],
             "paymentNo": row["payment_no"],
@@ -235,7 +234,8 @@ class Gateway:
         )
 
     def request_of(self, payment_no: str) -> dict[str, Any]:
-        return json.loads(self._row("SELECT request FROM payments WHERE payment_no = ?", payment_no)["request"])
+        request: dict[str, Any] = json.loads(self._payment_row(payment_no)["request"])
+        return request
 
     def finish(self, payment_no: str, status: str) -> dict[str, Any]:
         """The payer paid (PAID) or gave up (CLOSED); a final payment does not change again."""
@@ -270,13 +270,12 @@ class Gateway:
         """§9: returnUrl with the result appended as a query string (names: readings.RETURN_PARAMETERS)."""
         from urllib.parse import urlencode
 
-        target = self.request_of(payment["paymentNo"])["returnUrl"]
+        target: str = self.request_of(payment["paymentNo"])["returnUrl"]
         values = {name: payment.get(name) for name in readings.RETURN_PARAMETERS if payment.get(name)}
         return target + ("&" if "?" in target else "?") + urlencode(values)
 
     def page_url(self, payment_no: str) -> str:
-        token = self._row("SELECT token FROM payments WHERE payment_no = ?", payment_no)["token"]
-        return f"{self.settings.public_url}/pay/{token}"
+        return f"{self.settings.public_url}/pay/{self._payment_row(payment_no)['token']}"
 
     def payments(self) -> list[dict[str, Any]]:
         return [
@@ -344,7 +343,7 @@ class Gateway:
         except requests.RequestException as exc:
             attempt["error"] = type(exc).__name__
             acknowledged = False
-        attempts = json.loads(row["attempts"]) + [attempt]
+        attempts = [*json.loads(row["attempts"]), attempt]
         delays = readings.NOTIFICATION_RETRY_DELAYS
         if acknowledged:
             state, due_at = "delivered", row["due_at"]
@@ -360,7 +359,15 @@ class Gateway:
 
     def _row(self, sql: str, *args: Any) -> sqlite3.Row | None:
         with self._lock:
-            return self._db.execute(sql, args).fetchone()
+            row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
+        return row
+
+    def _payment_row(self, payment_no: str) -> sqlite3.Row:
+        """The stored payment ``payment_no``; Refusal (not found) when there is none."""
+        row = self._row("SELECT * FROM payments WHERE payment_no = ?", payment_no)
+        if row is None:
+            raise Refusal(readings.PAYMENT_NOT_FOUND, "no such payment")
+        return row
 
 
 def _amount(text: str) -> Decimal:
@@ -374,6 +381,7 @@ def _amount(text: str) -> Decimal:
 
 def _is_ok(content: bytes) -> bool:
     try:
-        return json.loads(content).get("code") == "OK"
-    except (ValueError, AttributeError):
+        answer = json.loads(content)
+    except ValueError:  # UnicodeDecodeError included
         return False
+    return isinstance(answer, dict) and answer.get("code") == "OK"

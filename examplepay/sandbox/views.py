@@ -4,9 +4,11 @@ small control surface (JSON) for demos and tests."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 
 from .. import readings
 from ..errors import SignatureVerificationError
@@ -14,9 +16,15 @@ from ..signing import authorize, signed_url, verify
 from .engine import Gateway, Refusal
 
 
-def create_blueprint(gateway: Gateway) -> Blueprint:
-    bp = Blueprint("examplepay_sandbox", __name__, template_folder="templates", static_folder="static")
-    bp.gateway = gateway  # type: ignore[attr-defined]
+class GatewayBlueprint(Blueprint):
+    """The sandbox's blueprint, carrying its engine (``.gateway``, whose ``stop()`` ends it)."""
+
+    gateway: Gateway
+
+
+def create_blueprint(gateway: Gateway) -> GatewayBlueprint:
+    bp = GatewayBlueprint("examplepay_sandbox", __name__, template_folder="templates", static_folder="static")
+    bp.gateway = gateway
     settings = gateway.settings
 
     def answer(code: str, data: Any, message: str | None, http_status: int) -> Response:
@@ -28,7 +36,9 @@ def create_blueprint(gateway: Gateway) -> Blueprint:
             body, status=http_status, mimetype="application/json", headers={"Authorization": authorization.header()}
         )
 
-    def api(handler):  # type: ignore[no-untyped-def]
+    def api(handler: Callable[[dict[str, Any]], object]) -> Callable[[], Response]:
+        """Authentication and the envelope around one API call (``handler(body)``)."""
+
         def view() -> Response:
             raw = request.get_data()
             header = request.headers.get("Authorization")
@@ -91,7 +101,7 @@ def create_blueprint(gateway: Gateway) -> Blueprint:
         return render_template("examplepay_sandbox/pay.html", payment=payment, token=token)
 
     @bp.post("/pay/<token>")
-    def page_action(token: str) -> Response:
+    def page_action(token: str) -> ResponseReturnValue:
         payment = gateway.by_token(token) or abort(404)
         status = readings.PAID if request.form.get("action") == "pay" else readings.CLOSED
         return redirect(gateway.return_url(gateway.finish(payment["paymentNo"], status)), 303)

@@ -19,16 +19,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, redirect
+from flask import Flask, redirect
 
 from .. import signing
 from .core import Faults, Sandbox, SandboxSettings
+from .views import SandboxBlueprint
 from .views import create_blueprint as _blueprint
 
-__all__ = ["Faults", "Sandbox", "SandboxSettings", "create_app", "create_blueprint"]
+__all__ = ["Faults", "Sandbox", "SandboxBlueprint", "SandboxSettings", "create_app", "create_blueprint"]
 
 
-def create_blueprint(settings: SandboxSettings) -> Blueprint:
+def create_blueprint(settings: SandboxSettings) -> SandboxBlueprint:
     """The sandbox as a blueprint named ``sandbox``; ``blueprint.sandbox`` is its engine (``.stop()``)."""
     return _blueprint(Sandbox(settings))
 
@@ -76,6 +77,6 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     )
     blueprint = create_blueprint(settings)
     app.register_blueprint(blueprint, url_prefix="/sandbox")
-    app.extensions["sparkpay_sandbox"] = blueprint.sandbox  # type: ignore[attr-defined]
+    app.extensions["sparkpay_sandbox"] = blueprint.sandbox
     app.add_url_rule("/", "index", lambda: redirect("/sandbox/"))
     return app

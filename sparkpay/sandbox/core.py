@@ -18,7 +18,7 @@ from ..notifications import seal_notification
 from ..signing import generate_private_key
 from . import rules
 from .rules import Refusal
-from .store import Store
+from .store import Store, StoredOrder
 
 log = logging.getLogger("sparkpay.sandbox")
 
@@ -35,6 +35,9 @@ COUNTED_FAULTS = (
 )
 #: Settings that are numbers, not counters.
 VALUE_FAULTS = {"api_delay_seconds": 10.0, "probe_bad_signature_rate": 0.0}
+
+#: Decides when ``probe_bad_signature_rate`` sends a probe (the OS source: no seed to guess).
+_random = random.SystemRandom()
 
 
 @dataclass
@@ -149,7 +152,7 @@ class Sandbox:
 
     # --- orders ---------------------------------------------------------------------------------
 
-    def create(self, body: Any, edition: str) -> dict[str, Any]:
+    def create(self, body: Any, edition: str) -> StoredOrder:
         """Create (or, for the same content, return again) an order; raises Refusal."""
         now = self.now()
         if isinstance(body, dict) and isinstance(body.get("request_no"), str):
@@ -165,13 +168,21 @@ class Sandbox:
             db.execute(
                 f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
             )
-        return self.order(body["request_no"])  # type: ignore[return-value]
+        self.expire_due()
+        return self._stored(body["request_no"])
 
-    def order(self, request_no: str) -> dict[str, Any] | None:
+    def order(self, request_no: str) -> StoredOrder | None:
         self.expire_due()
         return self.store.order(request_no)
 
-    def close(self, request_no: str) -> dict[str, Any]:
+    def _stored(self, request_no: str) -> StoredOrder:
+        """The order as stored now; Refusal 43005 if it is gone (a reset in between)."""
+        order = self.store.order(request_no)
+        if order is None:
+            raise Refusal(43005)
+        return order
+
+    def close(self, request_no: str) -> StoredOrder:
         order = self.order(request_no)
         if order is None:
             raise Refusal(43005)
@@ -180,9 +191,9 @@ class Sandbox:
         if order["status"] != protocol.STATUS_UNPAID:
             raise Refusal(43006, f"the order is {order['status']}")
         self._finish(order, protocol.STATUS_CLOSED, closed_time=self.now())
-        return self.store.order(request_no)  # type: ignore[return-value]
+        return self._stored(request_no)
 
-    def pay(self, request_no: str, choice: str | None = None) -> dict[str, Any]:
+    def pay(self, request_no: str, choice: str | None = None) -> StoredOrder:
         """Simulate the shopper's on-chain payment; raises Refusal if the order is not payable."""
         order = self.order(request_no)
         if order is None:
@@ -192,9 +203,9 @@ class Sandbox:
         paid = rules.payment(order, choice)
         now = self.now()
         self._finish(order, protocol.STATUS_COMPLETED, pay_time=now, completed_time=now, paid=json.dumps(paid))
-        return self.store.order(request_no)  # type: ignore[return-value]
+        return self._stored(request_no)
 
-    def expire(self, request_no: str) -> dict[str, Any]:
+    def expire(self, request_no: str) -> StoredOrder:
         """Let the order's deadline pass now."""
         order = self.order(request_no)
         if order is None:
@@ -202,7 +213,7 @@ class Sandbox:
         if order["status"] != protocol.STATUS_UNPAID:
             raise Refusal(43006, f"the order is {order['status']}")
         self._finish(order, protocol.STATUS_CLOSED, closed_time=self.now())
-        return self.store.order(request_no)  # type: ignore[return-value]
+        return self._stored(request_no)
 
     def expire_due(self) -> None:
         """A16: an UNPAID order closes at its merchant_order_timeout."""
@@ -216,7 +227,7 @@ class Sandbox:
             ):
                 self._finish(order, protocol.STATUS_CLOSED, closed_time=order["request"]["merchant_order_timeout"])
 
-    def _finish(self, order: dict[str, Any], status: str, **fields: Any) -> None:
+    def _finish(self, order: StoredOrder, status: str, **fields: Any) -> None:
         """Move an UNPAID order to a final status (once) and queue its notification."""
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self.store.transaction() as db:
@@ -229,7 +240,7 @@ class Sandbox:
 
     # --- notifications --------------------------------------------------------------------------
 
-    def statement(self, order: dict[str, Any]) -> dict[str, Any]:
+    def statement(self, order: StoredOrder) -> dict[str, Any]:
         return rules.statement(order, self.settings.app_id)
 
     def queue_notification(self, request_no: str) -> int:
@@ -249,7 +260,9 @@ class Sandbox:
                     time.time(),
                 ),
             )
-            return int(cursor.lastrowid)
+            if cursor.lastrowid is None:
+                raise RuntimeError("sqlite3 gave no id for the delivery just inserted")
+            return cursor.lastrowid
 
     def deliver_due(self) -> None:
         for row in self.store.query(
@@ -275,7 +288,7 @@ class Sandbox:
             )
             self._save(delivery_id, "dropped", row["due_at"], attempts)
             return
-        if random.random() < self.faults.value("probe_bad_signature_rate"):
+        if _random.random() < self.faults.value("probe_bad_signature_rate"):
             attempts.append(self._send(row["notify_url"], payload, kind="probe", bad_signature=True))
             if attempts[-1]["http_status"] == 200:
                 log.warning("sandbox: the receiver at %s accepted a probe with a wrong signature", row["notify_url"])

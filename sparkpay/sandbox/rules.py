@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from .. import networks, protocol
 from ..networks import Network
+from .store import StoredOrder
 
 #: Platform service fee: rate x amount, at least the minimum (in USD), per 7.3.
 FEE_RATE = Decimal("0.005")
@@ -55,8 +56,8 @@ REQUIRED_COMMON = (
     "notify_url",
 )
 REQUIRED = {
-    "normal": REQUIRED_COMMON + ("total_amount", "merchant_order_currency"),
-    "pro": REQUIRED_COMMON + ("pricing_amount", "pricing_currency"),
+    "normal": (*REQUIRED_COMMON, "total_amount", "merchant_order_currency"),
+    "pro": (*REQUIRED_COMMON, "pricing_amount", "pricing_currency"),
 }
 INTEGER_FIELDS = ("merchant_order_time", "merchant_order_timeout")
 
@@ -271,7 +272,7 @@ def new_order_row(body: Mapping[str, Any], edition: str, offers: list[list[Any]]
 # --- what the gateway says about an order -------------------------------------------------------
 
 
-def statement(order: Mapping[str, Any], app_id: str) -> dict[str, Any]:
+def statement(order: StoredOrder, app_id: str) -> dict[str, Any]:
     """The query API's ``data`` object (also the notification payload, 4.4)."""
     request = order["request"]
     paid = order["paid"]
@@ -323,7 +324,7 @@ def statement(order: Mapping[str, Any], app_id: str) -> dict[str, Any]:
     return data
 
 
-def payment(order: Mapping[str, Any], choice: str | None) -> dict[str, Any]:
+def payment(order: StoredOrder, choice: str | None) -> dict[str, Any]:
     """The simulated on-chain payment for the offer ``choice`` ("USDT:2", "2" or None = first)."""
     offers = order["offered"]
     chosen = offers[0]

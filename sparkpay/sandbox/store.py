@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -42,6 +42,27 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries (state, due_at);
 """
+
+
+class StoredOrder(TypedDict):
+    """One row of ``orders``, its JSON columns read."""
+
+    request_key: str
+    request_no: str
+    edition: str
+    request: dict[str, Any]
+    fingerprint: str
+    status: str
+    payment_order_no: str
+    cashier_token: str
+    #: ``[currency, network, amount]`` offers.
+    offered: list[list[Any]]
+    order_time: int
+    pay_time: int | None
+    completed_time: int | None
+    closed_time: int | None
+    #: ``{"currency", "network", "amount", "tx_hash", "payer_addr"}`` once paid.
+    paid: dict[str, Any] | None
 
 
 class Store:
@@ -90,15 +111,15 @@ class Store:
 
     # --- orders -------------------------------------------------------------------------------
 
-    def order(self, request_no: str) -> dict[str, Any] | None:
+    def order(self, request_no: str) -> StoredOrder | None:
         rows = self.query("SELECT * FROM orders WHERE request_key = ?", request_no.upper())
         return _order(rows[0]) if rows else None
 
-    def order_by_token(self, token: str) -> dict[str, Any] | None:
+    def order_by_token(self, token: str) -> StoredOrder | None:
         rows = self.query("SELECT * FROM orders WHERE cashier_token = ?", token)
         return _order(rows[0]) if rows else None
 
-    def orders(self, limit: int = 50) -> list[dict[str, Any]]:
+    def orders(self, limit: int = 50) -> list[StoredOrder]:
         return [
             _order(r) for r in self.query("SELECT * FROM orders ORDER BY order_time DESC, rowid DESC LIMIT ?", limit)
         ]
@@ -116,9 +137,20 @@ class Store:
                 db.execute(f"DELETE FROM {table}")
 
 
-def _order(row: sqlite3.Row) -> dict[str, Any]:
-    order = dict(row)
-    order["request"] = json.loads(order["request"])
-    order["offered"] = json.loads(order["offered"])
-    order["paid"] = json.loads(order["paid"]) if order["paid"] else None
-    return order
+def _order(row: sqlite3.Row) -> StoredOrder:
+    return StoredOrder(
+        request_key=row["request_key"],
+        request_no=row["request_no"],
+        edition=row["edition"],
+        request=json.loads(row["request"]),
+        fingerprint=row["fingerprint"],
+        status=row["status"],
+        payment_order_no=row["payment_order_no"],
+        cashier_token=row["cashier_token"],
+        offered=json.loads(row["offered"]),
+        order_time=row["order_time"],
+        pay_time=row["pay_time"],
+        completed_time=row["completed_time"],
+        closed_time=row["closed_time"],
+        paid=json.loads(row["paid"]) if row["paid"] else None,
+    )

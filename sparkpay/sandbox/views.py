@@ -7,10 +7,11 @@ import io
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 import segno
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from .. import networks, protocol
 from ..errors import ERROR_CODES, SignatureVerificationError
@@ -18,6 +19,7 @@ from ..signing import SignedHeaders, sign_message, verify_message
 from . import rules
 from .core import COUNTED_FAULTS, Sandbox
 from .rules import Refusal
+from .store import StoredOrder
 
 #: The sandbox's own pages: no inline code, its own files only; the cashier may send the
 #: shopper's browser on to the merchant's redirect_url after a form post.
@@ -60,16 +62,27 @@ READINGS = (
 )
 
 
+P = ParamSpec("P")
+
+
+class SandboxBlueprint(Blueprint):
+    """The sandbox's blueprint, carrying its engine (``.sandbox``, whose ``stop()`` ends it)."""
+
+    sandbox: Sandbox
+
+
 def http_status(code: int) -> int:
     if code == 0:
         return 200
     return {40000: 401, 40002: 401, 40007: 401, 43005: 404, 40011: 429, 50000: 500}.get(code, 400)
 
 
-def create_blueprint(sandbox: Sandbox) -> Blueprint:
-    bp = Blueprint("sandbox", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+def create_blueprint(sandbox: Sandbox) -> SandboxBlueprint:
+    bp = SandboxBlueprint(
+        "sandbox", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
+    )
     settings = sandbox.settings
-    bp.sandbox = sandbox  # type: ignore[attr-defined]
+    bp.sandbox = sandbox
 
     @bp.after_request
     def _own_policy(response: Response) -> Response:
@@ -95,17 +108,17 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
             },
         )
 
-    def api(view: Callable[..., Any]) -> Callable[..., Response]:
-        """Faults, authentication and the envelope around one API call."""
+    def api(view: Callable[Concatenate[Any, P], object]) -> Callable[P, Response]:
+        """Faults, authentication and the envelope around one API call (``view(body, **url_values)``)."""
 
-        def wrapped(**kwargs: Any) -> Response:
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> Response:
             if sandbox.faults.take("api_delay"):
                 time.sleep(sandbox.faults.value("api_delay_seconds"))
             if sandbox.faults.take("api_http_500"):
                 return signed(50000, None, ERROR_CODES[50000][0])
             try:
                 body = authenticate()
-                return signed(0, view(body, **kwargs))
+                return signed(0, view(body, *args, **kwargs))
             except Refusal as refusal:
                 return signed(refusal.code, None, refusal.message)
 
@@ -147,7 +160,7 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         except ValueError:
             raise Refusal(40009, "the body is not JSON") from None
 
-    def cashier_url(order: dict[str, Any]) -> str:
+    def cashier_url(order: StoredOrder) -> str:
         if settings.public_url:
             return f"{settings.public_url.rstrip('/')}/cashier/{order['cashier_token']}"
         return url_for("sandbox.cashier", token=order["cashier_token"], _external=True)
@@ -202,11 +215,14 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
 
     # --- the hosted cashier -----------------------------------------------------------------------
 
-    def cashier_order(token: str) -> dict[str, Any]:
+    def cashier_order(token: str) -> StoredOrder:
         order = sandbox.store.order_by_token(token)
         if order is None:
             abort(404)
-        return sandbox.order(order["request_no"])  # type: ignore[return-value]
+        current = sandbox.order(order["request_no"])
+        if current is None:  # reset in between
+            abort(404)
+        return current
 
     @bp.get("/cashier/<token>")
     def cashier(token: str) -> str:
@@ -233,7 +249,7 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         )
 
     @bp.post("/cashier/<token>/pay")
-    def cashier_pay(token: str) -> Response | tuple[str, int]:
+    def cashier_pay(token: str) -> ResponseReturnValue:
         order = cashier_order(token)
         try:
             order = sandbox.pay(order["request_no"], request.form.get("offer"))
@@ -251,7 +267,7 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
 
     # --- control surface --------------------------------------------------------------------------
 
-    def control(action: Callable[[], Any]) -> Response | tuple[Response, int]:
+    def control(action: Callable[[], object]) -> ResponseReturnValue:
         """JSON for tests and scripts; a redirect back home for the home page's buttons."""
         try:
             result = action()
@@ -275,7 +291,7 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
             return data
         return request.form.to_dict()
 
-    def order_view(order: dict[str, Any]) -> dict[str, Any]:
+    def order_view(order: StoredOrder) -> dict[str, Any]:
         return sandbox.statement(order) | {"cashier_url": cashier_url(order)}
 
     def pay_choice() -> str | None:
@@ -287,19 +303,19 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         return None
 
     @bp.post("/control/orders/<request_no>/pay")
-    def control_pay(request_no: str):  # type: ignore[no-untyped-def]
+    def control_pay(request_no: str) -> ResponseReturnValue:
         return control(lambda: order_view(sandbox.pay(request_no, pay_choice())))
 
     @bp.post("/control/orders/<request_no>/expire")
-    def control_expire(request_no: str):  # type: ignore[no-untyped-def]
+    def control_expire(request_no: str) -> ResponseReturnValue:
         return control(lambda: order_view(sandbox.expire(request_no)))
 
     @bp.post("/control/orders/<request_no>/notify")
-    def control_notify(request_no: str):  # type: ignore[no-untyped-def]
+    def control_notify(request_no: str) -> ResponseReturnValue:
         return control(lambda: {"delivery_id": sandbox.queue_notification(request_no)})
 
     @bp.get("/control/orders/<request_no>")
-    def control_order(request_no: str):  # type: ignore[no-untyped-def]
+    def control_order(request_no: str) -> ResponseReturnValue:
         def found() -> dict[str, Any]:
             order = sandbox.order(request_no)
             if order is None:
@@ -309,11 +325,11 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         return control(found)
 
     @bp.get("/control/deliveries")
-    def control_deliveries():  # type: ignore[no-untyped-def]
+    def control_deliveries() -> ResponseReturnValue:
         return control(lambda: {"deliveries": sandbox.store.deliveries(request.args.get("request_no"))})
 
     @bp.route("/control/faults", methods=["GET", "POST"])
-    def control_faults():  # type: ignore[no-untyped-def]
+    def control_faults() -> ResponseReturnValue:
         def apply() -> dict[str, Any]:
             if request.method == "POST":
                 changes = {k: v for k, v in json_body().items() if v != ""}
@@ -323,8 +339,12 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         return control(apply)
 
     @bp.post("/control/reset")
-    def control_reset():  # type: ignore[no-untyped-def]
-        return control(lambda: sandbox.reset() or {"reset": True})
+    def control_reset() -> ResponseReturnValue:
+        def reset() -> dict[str, Any]:
+            sandbox.reset()
+            return {"reset": True}
+
+        return control(reset)
 
     # --- the sandbox's own page ---------------------------------------------------------------
 
