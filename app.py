@@ -7,13 +7,18 @@ import secrets
 import sys
 
 from shop import create_app
+from shop.config import listen_port
 from sparkpay import ConfigurationError
 
 # INSTANCE_PATH moves the generated keys, secret and database out of ./instance (tests, containers).
+# A setting that cannot be read stops the start here with one line naming it (also under gunicorn
+# and `flask --app app`, which import this module).
 try:
     app = create_app(instance_path=os.environ.get("INSTANCE_PATH") or None)
+    port = listen_port()
 except ConfigurationError as error:
-    sys.exit(f"SparkPay Checkout cannot start: {error}")
+    print(f"SparkPay Checkout cannot start: {error}", file=sys.stderr)
+    sys.exit(3)  # gunicorn's "worker failed to boot": its master stops instead of booting workers forever
 
 
 def _demo_staff() -> str | None:
@@ -34,7 +39,6 @@ def _demo_staff() -> str | None:
 
 if __name__ == "__main__":
     host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "5000"))
     password = _demo_staff()
     base = app.config["PUBLIC_BASE_URL"]
     print(f"SparkPay Checkout on {base}  (gateway: {app.config['SPARKPAY_BASE_URL']})")

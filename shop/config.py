@@ -1,93 +1,212 @@
-"""The contract's configuration names, their defaults, and the sandbox's throwaway keys.
+"""The contract's configuration names, their types and defaults, and the sandbox's throwaway keys.
 
 Precedence: built-in defaults < ``instance/config.py`` < environment < ``create_app(config)``.
-In sandbox mode (no ``SPARKPAY_BASE_URL``) the merchant key, the sandbox's platform key, the
-app id and the merchant number are generated once under ``instance/``. With a real gateway
-configured nothing is generated and every missing setting is an error at start.
+Every setting is parsed to its type once, at start: a bad value stops the start with a
+``ConfigurationError`` naming the setting and what it expects. In sandbox mode (no
+``SPARKPAY_BASE_URL``) the merchant key, the sandbox's platform key, the app id and the merchant
+number are generated once under ``instance/``. With a real gateway configured nothing is generated
+and every missing setting is an error at start.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
+from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from sparkpay import signing
 from sparkpay.errors import ConfigurationError
 
-#: The contract's names (shared/CONTRACT.md), read from the environment.
-CONTRACT_NAMES = (
-    "SPARKPAY_BASE_URL",
+#: The contract's names (shared/CONTRACT.md) that are text as they come: ids, keys, secrets.
+TEXT_NAMES = (
     "SPARKPAY_APP_ID",
     "SPARKPAY_MERCHANT_NO",
     "SPARKPAY_PRIVATE_KEY",
     "SPARKPAY_PLATFORM_PUBLIC_KEY",
     "SANDBOX_PLATFORM_PRIVATE_KEY",
-    "SANDBOX_ENABLED",
-    "PUBLIC_BASE_URL",
     "DATABASE_URL",
     "SECRET_KEY",
-    # The second gateway (issue 9), named in the same style.
-    "EXAMPLEPAY_BASE_URL",
     "EXAMPLEPAY_APP_ID",
     "EXAMPLEPAY_APP_SECRET",
 )
 
-#: Further settings of this app (same precedence), with their defaults.
-APP_DEFAULTS: dict[str, Any] = {
+
+def _integer(low: int, high: int | None = None) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError
+        number = int(str(value).strip())
+        if number < low or (high is not None and number > high):
+            raise ValueError
+        return number
+
+    return parse
+
+
+def _positive_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError
+    number = float(str(value).strip())
+    if not 0 < number < float("inf"):
+        raise ValueError
+    return number
+
+
+def _timeout(value: Any) -> float | tuple[float, float]:
+    """``5`` (both) or ``5,15`` (connect, read), in seconds; a tuple from instance/config.py."""
+    parts = value if isinstance(value, tuple | list) else str(value).split(",")
+    if len(parts) == 1:
+        return _positive_number(parts[0])
+    if len(parts) == 2:
+        return (_positive_number(parts[0]), _positive_number(parts[1]))
+    raise ValueError
+
+
+def _switch(value: Any) -> bool:
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError
+
+
+def _one_of(*choices: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if str(value) not in choices:
+            raise ValueError
+        return str(value)
+
+    return parse
+
+
+def _base_url(value: Any) -> str:
+    text = str(value).strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError
+    return text
+
+
+def _rate_limit(value: Any) -> str:
+    parse_many(str(value))  # raises ValueError for what Flask-Limiter could not read
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    return str(value)
+
+
+def _log_level(value: Any) -> str:
+    name = str(value).strip().upper()
+    if name not in logging.getLevelNamesMapping() or name in ("NOTSET", "WARN", "FATAL"):
+        raise ValueError
+    return name
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its default (None: unset, or worked out at start) and how to read it."""
+
+    default: Any
+    parse: Callable[[Any], Any]
+    expects: str
+
+
+_URL = "an http:// or https:// URL such as https://shop.example.com"
+_SECONDS = "a whole number of seconds, 0 or more"
+
+#: Every typed setting of the shop, with its default, its parser and what it expects.
+SETTINGS: dict[str, Setting] = {
+    # The contract's (shared/CONTRACT.md).
+    "SPARKPAY_BASE_URL": Setting(None, _base_url, _URL),
+    "PUBLIC_BASE_URL": Setting(None, _base_url, _URL),
+    "SANDBOX_ENABLED": Setting(None, _switch, "1 or 0 (also true/false, yes/no, on/off)"),
+    "LOG_LEVEL": Setting("INFO", _log_level, "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    "EXAMPLEPAY_BASE_URL": Setting(None, _base_url, _URL),
     # Shown to staff and shoppers.
-    "SHOP_NAME": "SparkPay Checkout",
+    "SHOP_NAME": Setting("SparkPay Checkout", _text, "text"),
     # Seconds between in-process reconciliation runs; 0 turns the scheduler off.
-    "RECONCILE_INTERVAL_SECONDS": 60,
+    "RECONCILE_INTERVAL_SECONDS": Setting(60, _integer(0), _SECONDS),
     # The return page asks the gateway at most this often per order while it waits.
-    "RETURN_PAGE_QUERY_INTERVAL_SECONDS": 5,
+    "RETURN_PAGE_QUERY_INTERVAL_SECONDS": Setting(5, _integer(0), _SECONDS),
     # Live refresh period of the order list and the return page.
-    "POLL_INTERVAL_SECONDS": 3,
-    "ORDERS_PER_PAGE": 25,
-    "SANDBOX_RETRY_SCALE": 1.0,
-    "WEBHOOK_MAX_BYTES": 64 * 1024,
-    "MAX_CONTENT_LENGTH": 1024 * 1024,
-    "SPARKPAY_TIMEOUT": (5.0, 15.0),
-    "SPARKPAY_MAX_RETRIES": 2,
-    "SPARKPAY_VERIFY_RESPONSES": "strict",
-    "LOGIN_RATE_LIMIT": "5 per minute;100 per hour",
-    # The demo page (story, hide amounts); None: on exactly when the embedded sandbox runs.
-    "DEMO_MODE": None,
+    "POLL_INTERVAL_SECONDS": Setting(3, _integer(1, 3600), "a whole number of seconds from 1 to 3600"),
+    "ORDERS_PER_PAGE": Setting(25, _integer(1, 500), "a whole number from 1 to 500"),
+    "SANDBOX_RETRY_SCALE": Setting(1.0, _positive_number, "a number above 0 (1 is the gateway's own schedule)"),
+    "WEBHOOK_MAX_BYTES": Setting(64 * 1024, _integer(1024), "a number of bytes, at least 1024"),
+    "MAX_CONTENT_LENGTH": Setting(1024 * 1024, _integer(1024), "a number of bytes, at least 1024"),
+    "SPARKPAY_TIMEOUT": Setting((5.0, 15.0), _timeout, "seconds above 0: one number, or connect,read such as 5,15"),
+    "SPARKPAY_MAX_RETRIES": Setting(2, _integer(0, 10), "a whole number from 0 to 10"),
+    "SPARKPAY_VERIFY_RESPONSES": Setting("strict", _one_of("strict", "lenient"), "strict or lenient"),
+    "LOGIN_RATE_LIMIT": Setting("5 per minute;100 per hour", _rate_limit, "limits such as '5 per minute;100 per hour'"),
+    # The demo page (story, hide amounts); unset: on exactly when the embedded sandbox runs.
+    "DEMO_MODE": Setting(None, _switch, "1 or 0 (also true/false, yes/no, on/off)"),
     # Staff are warned when orders await payment and no notification arrived for this long (0 = off).
-    "WEBHOOK_SILENCE_MINUTES": 60,
-    # Which URL form ExamplePay signs (examplepay/readings.py, A2): "absolute" or "path".
-    "EXAMPLEPAY_SIGNED_URL_FORM": "absolute",
+    "WEBHOOK_SILENCE_MINUTES": Setting(60, _integer(0), "a whole number of minutes, 0 or more"),
+    # Which URL form ExamplePay signs (examplepay/readings.py, A2).
+    "EXAMPLEPAY_SIGNED_URL_FORM": Setting("absolute", _one_of("absolute", "path"), "absolute or path"),
 }
 
+#: What ``python app.py`` reads for its address (the contract's HOST and PORT).
+PORT = Setting(5000, _integer(1, 65535), "a port number from 1 to 65535")
 
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+def parse_setting(name: str, setting: Setting, value: Any) -> Any:
+    """``value`` read as ``setting`` says; a ConfigurationError naming ``name`` when it cannot be."""
+    try:
+        return setting.parse(value)
+    except (ValueError, TypeError):
+        shown = "(empty)" if str(value).strip() == "" else repr(value)
+        raise ConfigurationError(f"{name} must be {setting.expects}, not {shown}") from None
+
+
+def listen_port() -> int:
+    """The port ``python app.py`` serves on: PORT, or 5000."""
+    return int(parse_setting("PORT", PORT, os.environ.get("PORT", PORT.default)))
+
+
+def _reachable_host(host: str) -> str:
+    """The host to put in the shop's own URLs: a server listening on every address is reached on loopback."""
+    try:
+        every_address = ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        every_address = host == ""
+    return "127.0.0.1" if every_address else host
 
 
 def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     """Fill ``app.config`` from defaults, ``instance/config.py``, the environment and overrides."""
-    app.config.update(APP_DEFAULTS)
-    host = os.environ.get("HOST", "127.0.0.1")
-    app.config["PUBLIC_BASE_URL"] = (
-        f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{os.environ.get('PORT', '5000')}"
-    )
+    app.config.update({name: setting.default for name, setting in SETTINGS.items()})
     app.config.from_pyfile("config.py", silent=True)
-    for name in CONTRACT_NAMES + tuple(APP_DEFAULTS):
+    for name in TEXT_NAMES + tuple(SETTINGS):
         if name in os.environ:
             app.config[name] = os.environ[name]
     if overrides:
         app.config.update(overrides)
+    for name, setting in SETTINGS.items():
+        value = app.config.get(name)
+        if setting.default is None and (value is None or str(value).strip() == ""):
+            app.config[name] = None  # unset: worked out below
+        else:
+            app.config[name] = parse_setting(name, setting, value)
+    if app.config["PUBLIC_BASE_URL"] is None:
+        app.config["PUBLIC_BASE_URL"] = f"http://{_reachable_host(os.environ.get('HOST', '127.0.0.1'))}:{listen_port()}"
 
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
-    app.config["PUBLIC_BASE_URL"] = str(app.config["PUBLIC_BASE_URL"]).rstrip("/")
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = signing.secret_file(
@@ -98,29 +217,16 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_uri(app.config["DATABASE_URL"])
 
     real_gateway = bool(app.config.get("SPARKPAY_BASE_URL"))
-    sandbox = app.config.get("SANDBOX_ENABLED")
-    app.config["SANDBOX_ENABLED"] = _truthy(sandbox) if sandbox is not None else not real_gateway
+    sandbox = app.config["SANDBOX_ENABLED"]
+    app.config["SANDBOX_ENABLED"] = sandbox if sandbox is not None else not real_gateway
     app.config["SANDBOX_MODE"] = not real_gateway
     if real_gateway:
         _require_gateway_settings(app)
     else:
         _sandbox_settings(app, instance)
     _examplepay_settings(app, instance)
-    demo = app.config["DEMO_MODE"]
-    app.config["DEMO_MODE"] = (
-        _truthy(demo) if demo is not None else bool(app.config["SANDBOX_MODE"] and app.config["SANDBOX_ENABLED"])
-    )
-    for name in (
-        "RECONCILE_INTERVAL_SECONDS",
-        "RETURN_PAGE_QUERY_INTERVAL_SECONDS",
-        "POLL_INTERVAL_SECONDS",
-        "ORDERS_PER_PAGE",
-        "WEBHOOK_MAX_BYTES",
-        "MAX_CONTENT_LENGTH",
-        "WEBHOOK_SILENCE_MINUTES",
-    ):
-        app.config[name] = int(app.config[name])
-    app.config["SANDBOX_RETRY_SCALE"] = float(app.config["SANDBOX_RETRY_SCALE"])
+    if app.config["DEMO_MODE"] is None:
+        app.config["DEMO_MODE"] = bool(app.config["SANDBOX_MODE"] and app.config["SANDBOX_ENABLED"])
 
 
 def _database_uri(database_url: str) -> str:
