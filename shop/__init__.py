@@ -9,13 +9,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from . import auth, checkout, cli, config, dashboard, demo, gateway, i18n, schema, templating, webhooks
+from . import auth, checkout, cli, config, dashboard, demo, gateway, i18n, logs, schema, templating, webhooks
 from .extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 log = logging.getLogger("shop")
@@ -40,6 +42,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
         static_folder="../static",
     )
     config.load(app, overrides)
+    logs.configure(app.config["LOG_LEVEL"])
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -80,10 +83,10 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
     return app
 
 
-def _healthz() -> Response:
+def _healthz() -> ResponseReturnValue:
     try:
         db.session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+    except SQLAlchemyError:  # the driver's errors arrive wrapped in SQLAlchemy's
         return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
 
@@ -144,9 +147,7 @@ def _start_reconciler_on_first_request(app: Flask) -> None:
                     # and take over only if it stops renewing (two runs would ask twice).
                     if not leases.acquire(orders.RECONCILER_LEASE, 2 * interval + 60):
                         continue
-                    summary = orders.reconcile()
-                    if summary.changed:
-                        log.info("reconciler: %d of %d open orders changed", summary.changed, summary.checked)
+                    orders.reconcile()  # logs what it did
             except Exception:
                 log.exception("reconciler run failed")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -28,6 +27,8 @@ from examplepay import (
     read_notification,
     readings,
 )
+from examplepay import Notification as GatewayNotification
+from examplepay import Refund as GatewayRefund
 from examplepay.models import format_amount
 
 from . import gateway, orders
@@ -47,7 +48,7 @@ from .models import (
     Refund,
     now_utc,
 )
-from .notes import Note, note, verbatim
+from .notes import NO_NOTE, Note, note, verbatim
 
 log = logging.getLogger("shop.examplepay")
 
@@ -76,7 +77,8 @@ class NewPayment:
 
 
 def notify_url() -> str:
-    return current_app.config["PUBLIC_BASE_URL"] + "/webhooks/examplepay"
+    base_url: str = current_app.config["PUBLIC_BASE_URL"]
+    return base_url + "/webhooks/examplepay"
 
 
 def payment_request(order: Order) -> PaymentRequest:
@@ -187,7 +189,7 @@ def apply_payment(
     *,
     source: str,
     actor: str | None,
-    detail: Note = Note(),
+    detail: Note = NO_NOTE,
     notification_id: int | None = None,
 ) -> str:
     """Apply what ExamplePay says about the order (after checking it fits); return the outcome."""
@@ -230,7 +232,9 @@ STORED_SIGNATURES_KEEP = 100 * 365 * 24 * 3600 * 1000
 REFUSED = '{"code":"FAIL"}'
 
 
-def _read(raw_body: bytes, authorization: str | None, **window: int):  # type: ignore[no-untyped-def]
+def _read(
+    raw_body: bytes, authorization: str | None, window_ms: int = readings.TIMESTAMP_WINDOW_MS
+) -> GatewayNotification:
     config = current_app.config
     return read_notification(
         raw_body,
@@ -239,11 +243,11 @@ def _read(raw_body: bytes, authorization: str | None, **window: int):  # type: i
         app_secret=config["EXAMPLEPAY_APP_SECRET"],
         notify_url=notify_url(),
         signed_url_form=config["EXAMPLEPAY_SIGNED_URL_FORM"],
-        **window,
+        window_ms=window_ms,
     )
 
 
-def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> orders.DeliveryResult:
+def receive_notification(raw_body: bytes, headers: orders.Headers, remote_addr: str | None) -> orders.DeliveryResult:
     """Verify, record and apply one delivery; acknowledge only what was committed."""
     text = raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     # The Authorization header is a signature, not a secret: kept so a replay can check it again.
@@ -354,14 +358,18 @@ def refund(order: Order, amount_text: str, reason: str, staff_email: str | None)
 def send_refund(refund_id: int, *, source: str, actor: str | None) -> tuple[bool, str]:
     """Send a saved refund (again, under the same number: reading REFUND_NUMBER_IDEMPOTENT)."""
     record = db.session.get(Refund, refund_id)
+    if record is None:
+        raise LookupError(f"there is no refund #{refund_id} to send")
     request = RefundRequest(
         record.merchant_refund_no, record.order.payment_order_no or "", record.amount, record.reason
     )
+    number, request_no = record.merchant_refund_no, record.order.request_no
     try:
         answer = gateway.examplepay_client().create_refund(request)
     except ApiError as error:
         if error.http_status is not None and error.http_status >= 500:
             return _refund_unanswered(refund_id, source, actor, error)
+        log.info("order %s: refund %s sent to examplepay (%s), refused: %s", request_no, number, source, error.message)
         with write_transaction():
             order, record = _locked_refund(refund_id)
             record.status, record.error = REFUND_REFUSED, verbatim(error.message)
@@ -379,6 +387,9 @@ def send_refund(refund_id: int, *, source: str, actor: str | None) -> tuple[bool
         return False, gettext("The gateway refused the refund: %(reason)s", reason=error.message)
     except ExamplePayError as error:
         return _refund_unanswered(refund_id, source, actor, error)
+    log.info(
+        "order %s: refund %s sent to examplepay (%s), accepted as %s", request_no, number, source, answer.refund_no
+    )
     with write_transaction():
         order, record = _locked_refund(refund_id)
         if record.status == REFUND_REQUESTED:
@@ -400,6 +411,13 @@ def send_refund(refund_id: int, *, source: str, actor: str | None) -> tuple[bool
 def _refund_unanswered(refund_id: int, source: str, actor: str | None, error: ExamplePayError) -> tuple[bool, str]:
     with write_transaction():
         order, record = _locked_refund(refund_id)
+        log.warning(
+            "order %s: refund %s sent to examplepay (%s), no usable answer: %s",
+            order.request_no,
+            record.merchant_refund_no,
+            source,
+            error.message,
+        )
         record.error = note(
             "No answer (%(reason)s); it will be sent again under the same number.", reason=verbatim(error.message)
         )
@@ -413,13 +431,18 @@ def _locked_refund(refund_id: int) -> tuple[Order, Refund]:
     """The refund and its order, both locked: the order first, as a notification locks them
     (the other order deadlocks on PostgreSQL when a confirmation and an answer cross)."""
     order_id = db.session.scalar(select(Refund.order_id).where(Refund.id == refund_id))
+    if order_id is None:
+        raise LookupError(f"there is no refund #{refund_id}")
     order = orders._locked(order_id)
-    return order, db.session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
+    record = db.session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
+    if record is None:  # its order is locked now, but the refund may have gone in between
+        raise LookupError(f"there is no refund #{refund_id}")
+    return order, record
 
 
 def _confirm_refund(
-    order: Order, refund_info, *, actor: str | None, notification_id: int, source: str = "webhook"
-) -> str:  # type: ignore[no-untyped-def]
+    order: Order, refund_info: GatewayRefund, *, actor: str | None, notification_id: int, source: str = "webhook"
+) -> str:
     record = db.session.scalar(
         select(Refund).where(Refund.merchant_refund_no == refund_info.merchant_refund_no, Refund.order_id == order.id)
     )

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from sparkpay import (
@@ -35,7 +35,7 @@ from sparkpay import (
     SparkPayError,
     TransportError,
 )
-from sparkpay.models import format_amount, to_datetime
+from sparkpay.models import format_amount, parse_amount, to_datetime
 from sparkpay.networks import format_receive_network, parse_receive_network
 from sparkpay.notifications import open_notification
 from sparkpay.protocol import DUPLICATE_REQUEST_NO_CODE
@@ -54,7 +54,7 @@ from .models import (
     OrderEvent,
     now_utc,
 )
-from .notes import Note, note, verbatim
+from .notes import NO_NOTE, Note, note, verbatim
 
 log = logging.getLogger("shop.orders")
 
@@ -84,7 +84,7 @@ def get_order(request_no: str, *, for_update: bool = False) -> Order | None:
     ``for_update`` locks its row until the caller's write transaction ends.
     """
 
-    def one(condition) -> Order | None:  # type: ignore[no-untyped-def]
+    def one(condition: ColumnElement[bool]) -> Order | None:
         query = select(Order).where(condition)
         return db.session.scalar(_for_update(query) if for_update else query)
 
@@ -103,7 +103,7 @@ def apply_status(
     *,
     source: str,
     actor: str | None = None,
-    detail: Note = Note(),
+    detail: Note = NO_NOTE,
     gateway_order: PaymentOrder | None = None,
     notification_id: int | None = None,
 ) -> str:
@@ -196,7 +196,7 @@ def _apply_gateway_statement(
     *,
     source: str,
     actor: str | None,
-    detail: Note = Note(),
+    detail: Note = NO_NOTE,
     notification_id: int | None = None,
 ) -> str:
     """Apply what the gateway says about ``order`` (after checking it fits); return the outcome."""
@@ -230,7 +230,7 @@ def _apply_gateway_statement(
     )
 
 
-def _for_update(query: Select) -> Select:
+def _for_update(query: Select[Order]) -> Select[Order]:
     """Lock the rows read until the transaction ends, and read them afresh even if the session
     already holds them (a copy read before the lock may be older than the locked row)."""
     return query.with_for_update().execution_options(populate_existing=True)
@@ -287,14 +287,17 @@ def build_request(new: NewOrder, request_no: str, now: datetime) -> OrderRequest
     )
     if new.edition == "pro":
         return ProOrderRequest(
-            pricing_amount=new.amount,  # type: ignore[arg-type]
+            pricing_amount=parse_amount(new.amount, "pricing_amount"),
             pricing_currency=new.currency,
             available_payment_currency_networks=new.currency_networks,
             **common,
         )
     return OrderRequest(
-        total_amount=new.amount, merchant_order_currency=new.currency, receive_network=new.networks, **common
-    )  # type: ignore[arg-type]
+        total_amount=parse_amount(new.amount, "total_amount"),
+        merchant_order_currency=new.currency,
+        receive_network=new.networks,
+        **common,
+    )
 
 
 def request_for(order: Order) -> OrderRequest | ProOrderRequest:
@@ -339,21 +342,29 @@ def create_order(new: NewOrder, staff_email: str | None) -> CreateResult:
         return CreateResult(existing, existing=True)
     now = now_utc().replace(microsecond=0)
     request = build_request(new, new_request_no(), now)
-    is_pro = isinstance(request, ProOrderRequest)
+    currency_networks: list[dict[str, Any]] | None
+    if isinstance(request, ProOrderRequest):
+        edition, amount, currency = "pro", request.pricing_amount, request.pricing_currency
+        receive_network = ""
+        currency_networks = [p.to_dict() for p in request.available_payment_currency_networks]
+    else:
+        edition, amount, currency = "normal", request.total_amount, request.merchant_order_currency
+        receive_network = format_receive_network(request.receive_network)
+        currency_networks = None
     order = Order(
         request_no=request.request_no,
-        edition="pro" if is_pro else "normal",
+        edition=edition,
         status=CREATING,
-        amount=request.pricing_amount if is_pro else request.total_amount,  # type: ignore[union-attr]
-        currency=request.pricing_currency if is_pro else request.merchant_order_currency,  # type: ignore[union-attr]
+        amount=amount,
+        currency=currency,
         merchant_order_no=request.merchant_order_no,
         user_id=request.merchant_application_user_id,
         description=request.merchant_order_desc,
         goods_info=request.goods_info,
         order_time=now,
         timeout_at=datetime.fromtimestamp(request.merchant_order_timeout, tz=UTC),
-        receive_network="" if is_pro else format_receive_network(request.receive_network),  # type: ignore[union-attr]
-        currency_networks=[p.to_dict() for p in request.available_payment_currency_networks] if is_pro else None,  # type: ignore[union-attr]
+        receive_network=receive_network,
+        currency_networks=currency_networks,
         divide_detail=request.divide_detail.to_dict() if request.divide_detail else None,
         form_token=new.form_token,
         created_by=staff_email,
@@ -398,7 +409,10 @@ def send_create(order: Order, *, source: str) -> CreateResult:
     client = gateway.client()
     request = request_for(order)
     try:
-        result = client.create_pro_order(request) if order.is_pro else client.create_order(request)  # type: ignore[arg-type]
+        if isinstance(request, ProOrderRequest):  # request_for follows the order's edition
+            result = client.create_pro_order(request)
+        else:
+            result = client.create_order(request)
     except (GatewayServerError, RateLimitError, TransportError, SignatureVerificationError) as error:
         # No usable answer: the gateway may or may not hold the order. Keep it CREATING; the
         # reconciler re-sends the identical request, which the gateway answers idempotently.
@@ -418,6 +432,9 @@ def send_create(order: Order, *, source: str) -> CreateResult:
 
 def create_unanswered(order: Order, source: str, reason: str) -> CreateResult:
     """No usable answer: the order stays CREATING, and says why, until it is checked again."""
+    log.warning(
+        "order %s: create sent to %s (%s), no usable answer: %s", order.request_no, order.gateway, source, reason
+    )
     with write_transaction():
         order = _locked(order.id)
         order.last_error = note(
@@ -431,6 +448,14 @@ def create_unanswered(order: Order, source: str, reason: str) -> CreateResult:
 
 def create_refused(order: Order, source: str, error: Any, *, code: int | None = None) -> CreateResult:
     """The gateway refused it (``error`` has code, meaning, message); ``code`` is kept if numeric."""
+    log.info(
+        "order %s: create sent to %s (%s), refused: %s %s",
+        order.request_no,
+        order.gateway,
+        source,
+        error.code,
+        error.message,
+    )
     with write_transaction():
         order = _locked(order.id)
         order.last_error_code, order.last_error = code, verbatim(error.message)
@@ -446,6 +471,7 @@ def create_refused(order: Order, source: str, error: Any, *, code: int | None = 
 
 
 def create_accepted(order: Order, source: str, cashier_url: str, payment_order_no: str | None) -> CreateResult:
+    log.info("order %s: create sent to %s (%s), accepted", order.request_no, order.gateway, source)
     with write_transaction():
         order = _locked(order.id)
         order.cashier_url = cashier_url
@@ -543,10 +569,22 @@ def close_order(order: Order, staff_email: str | None) -> CloseResult:
         )
     try:
         gateway.client().close_order(order.request_no)
-    except OrderAlreadyClosedError:
+    except SparkPayError as error:
+        log.info("order %s: close sent to sparkpay by %s, not closed: %s", order.request_no, staff_email, error.message)
+        return _close_refused(order, staff_email, error)
+    log.info("order %s: close sent to sparkpay by %s, closed", order.request_no, staff_email)
+    with write_transaction():
+        locked = _locked(order.id)
+        apply_status(locked, CLOSED, source="close", actor=staff_email, detail=note("Closed at the gateway by staff."))
+    return CloseResult(True, gettext("Order closed. The shopper can no longer pay it."))
+
+
+def _close_refused(order: Order, staff_email: str | None, error: SparkPayError) -> CloseResult:
+    """What a close call the gateway did not carry out means, and what the shop does about it."""
+    if isinstance(error, OrderAlreadyClosedError):
         refresh_from_gateway(order, source="close", actor=staff_email)
         return CloseResult(True, gettext("The gateway had already closed this order."))
-    except OrderNotClosableError:
+    if isinstance(error, OrderNotClosableError):
         refresh_from_gateway(order, source="close", actor=staff_email)
         db.session.refresh(order)
         if order.status == COMPLETED:
@@ -554,9 +592,9 @@ def close_order(order: Order, staff_email: str | None) -> CloseResult:
         return CloseResult(
             False, gettext("The gateway refused to close it (43006): its status does not allow closing.")
         )
-    except OrderNotFoundError:
+    if isinstance(error, OrderNotFoundError):
         return CloseResult(False, gettext("The gateway does not know this order (43005)."))
-    except ApiError as error:
+    if isinstance(error, ApiError):
         return CloseResult(
             False,
             gettext(
@@ -565,15 +603,11 @@ def close_order(order: Order, staff_email: str | None) -> CloseResult:
                 meaning=gettext(error.meaning),
             ),
         )
-    except SparkPayError as error:
-        return CloseResult(
-            False,
-            gettext("Could not reach the gateway (%(reason)s); nothing changed. Try again.", reason=error.message),
-        )
-    with write_transaction():
-        locked = _locked(order.id)
-        apply_status(locked, CLOSED, source="close", actor=staff_email, detail=note("Closed at the gateway by staff."))
-    return CloseResult(True, gettext("Order closed. The shopper can no longer pay it."))
+    # Not an answer: a timeout, a 5xx, a response that did not verify.
+    return CloseResult(
+        False,
+        gettext("Could not reach the gateway (%(reason)s); nothing changed. Try again.", reason=error.message),
+    )
 
 
 #: The lease a reconciliation run holds, so that only one instance asks the gateway at a time.
@@ -612,10 +646,25 @@ def reconcile(limit: int = 500) -> ReconcileSummary:
         summary.unreachable += outcome == "unreachable"
     if current_app.config["EXAMPLEPAY_ENABLED"]:
         summary.refunds_resent = examplepay_orders.resend_unanswered_refunds()
+    log.info(
+        "reconcile: %d open orders checked, %d changed, %d unreachable; %d refunds re-sent",
+        summary.checked,
+        summary.changed,
+        summary.unreachable,
+        summary.refunds_resent,
+    )
     return summary
 
 
 # --- notifications -------------------------------------------------------------------------
+
+
+class Headers(Protocol):
+    """A delivery's request headers: werkzeug's (found whatever their case) or a plain mapping."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+    def get(self, key: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -625,7 +674,7 @@ class DeliveryResult:
     outcome: str
 
 
-def receive_notification(raw_body: bytes, headers: Mapping[str, str], remote_addr: str | None) -> DeliveryResult:
+def receive_notification(raw_body: bytes, headers: Headers, remote_addr: str | None) -> DeliveryResult:
     """Open, record and apply one webhook delivery. Acknowledge only what was committed.
 
     A delivery that cannot be verified is recorded and refused (the gateway retries, an
