@@ -4,6 +4,7 @@ network among paid orders. Drawn on the server as SVG (no script, no CDN); amoun
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -62,7 +63,7 @@ def last_days(count: int, today: date | None = None) -> list[date]:
     return [today - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
 
 
-def daily(title: str, values: dict[date, Decimal], days: list[date], describe) -> DailyChart:  # type: ignore[no-untyped-def]
+def daily(title: str, values: dict[date, Decimal], days: list[date], describe: Callable[[Decimal], str]) -> DailyChart:
     """One bar per day of ``days``; ``describe`` words a value ("3 orders", "12.5 USDT")."""
     top = max(values.values(), default=Decimal(0)) or Decimal(1)
     slot = WIDTH / len(days)
@@ -72,6 +73,11 @@ def daily(title: str, values: dict[date, Decimal], days: list[date], describe) -
         height = float(value / top) * (HEIGHT - 4)
         bars.append(Bar(index * slot + 1, HEIGHT - height, slot - 2, height, f"{day_label(day)}: {describe(value)}"))
     return DailyChart(title, tuple(bars), describe(sum(values.values(), Decimal(0))), days[0])
+
+
+def _in(currency: str) -> Callable[[Decimal], str]:
+    """Words an amount in ``currency`` ("12.5 USDT")."""
+    return lambda value: f"{money(value)} {currency}"
 
 
 def dashboard_charts(today: date | None = None) -> dict[str, object]:
@@ -92,6 +98,8 @@ def dashboard_charts(today: date | None = None) -> dict[str, object]:
         Order.status == COMPLETED, Order.completed_time >= since
     )
     for completed_time, currency, amount, network in db.session.execute(paid.execution_options(yield_per=1000)):
+        if completed_time is None:  # the query's condition leaves none out; the column allows it
+            continue
         per_day = volume[currency]
         per_day[completed_time.date()] = per_day.get(completed_time.date(), Decimal(0)) + amount
         networks[network_label(network) or gettext("unknown")] += 1
@@ -109,7 +117,7 @@ def dashboard_charts(today: date | None = None) -> dict[str, object]:
                 gettext("Paid per day, %(currency)s", currency=currency),
                 per_day,
                 days,
-                lambda v, c=currency: f"{money(v)} {c}",
+                _in(currency),
             )
             for currency, per_day in sorted(volume.items(), key=lambda item: -sum(item[1].values()))
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -47,12 +48,11 @@ def add_staff(email: str, password: str, role: str) -> Staff:
 def create_staff_command(email: str, password: str | None, role: str) -> None:
     """Add a staff user who can sign in to the dashboard."""
     if password is None:
-        stdin = click.get_text_stream("stdin")
-        password = (
-            click.prompt("Password", hide_input=True, confirmation_prompt=True)
-            if stdin.isatty()
-            else stdin.readline().rstrip("\n")
-        )
+        # sys.stdin is what Click's CliRunner replaces too (click.get_text_stream is deprecated in 8.5).
+        if sys.stdin.isatty():
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password = sys.stdin.readline().rstrip("\n")
     try:
         add_staff(email, password, role)
     except ValueError as error:

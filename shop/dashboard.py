@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, ClassVar, Generic, TypeVar
 
 from flask import (
     Blueprint,
@@ -17,15 +19,17 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 
 import examplepay
 from sparkpay import CurrencyNetworks, DivideDetail, OtherReceiver, ValidationError
+from sparkpay.models import parse_amount
 
 from . import audit, charts, examplepay_orders, exports, gateway, orders, webhook_health
-from .auth import manager_required
+from .auth import login_required, manager_required
 from .extensions import db, htmx
 from .forms import OTHER_RECEIVER_ROWS, ActionForm, ExamplePayOrderForm, OrderForm, RefundForm
 from .lifecycle import lifecycle
@@ -90,7 +94,7 @@ def _parse_day(value: str | None) -> date | None:
         return None
 
 
-def _filtered_orders() -> tuple[Select, dict[str, str]]:
+def _filtered_orders() -> tuple[Select[Order], dict[str, str]]:
     """The order list's query for the filters in the URL (newest first), and those filters."""
     status = request.args.get("status", "")
     query = request.args.get("q", "").strip()
@@ -137,21 +141,24 @@ def order_export() -> Response:
     )
 
 
+Row = TypeVar("Row", Order, Notification)
+
+
 @dataclass
-class ListPage:
+class ListPage(Generic[Row]):
     """One page of a list (orders, deliveries). Counting stops at COUNT_CAP, so a page costs the
     same at a thousand rows or a million (an exact count of a large table grows with the table)."""
 
-    COUNT_CAP = 10_000
+    COUNT_CAP: ClassVar[int] = 10_000
 
-    items: list[Order]
+    items: list[Row]
     page: int
     per_page: int
     has_next: bool
     counted: int
 
     @classmethod
-    def fetch(cls, statement: Select, page: int, per_page: int) -> ListPage:
+    def fetch(cls, statement: Select[Row], page: int, per_page: int) -> ListPage[Row]:
         page = max(page, 1)
         rows = db.session.scalars(statement.limit(per_page + 1).offset((page - 1) * per_page)).all()
         entity = statement.column_descriptions[0]["entity"]
@@ -190,7 +197,7 @@ class ListPage:
         return self.page + 1
 
 
-def _poller_state(rows: list[Order]) -> dict | None:
+def _poller_state(rows: Sequence[Order]) -> dict[str, Any] | None:
     """What the list's single poller asks about: the open rows and their combined revision."""
     open_rows = [o for o in rows if o.is_open][:MAX_POLLED_ROWS]
     if not open_rows:
@@ -199,7 +206,7 @@ def _poller_state(rows: list[Order]) -> dict | None:
 
 
 @bp.get("/orders/poll")
-def order_list_poll() -> Response | str:
+def order_list_poll() -> ResponseReturnValue:
     """One request per open list: 204 when nothing changed, else the changed rows (out of band)."""
     wanted = [n for n in request.args.get("open", "").split(",") if n][:MAX_POLLED_ROWS]
     version = request.args.get("v", type=int)
@@ -214,18 +221,23 @@ def order_list_poll() -> Response | str:
 
 
 def _form_to_new_order(form: OrderForm) -> orders.NewOrder:
+    edition = form.edition.data or "normal"
+    timeout_minutes = form.timeout_minutes.data
+    if timeout_minutes is None:  # InputRequired refuses an empty field first
+        raise ValidationError("merchant_order_timeout", "is required")
     split = None
     if form.split.data:
-        others = []
+        others: list[OtherReceiver] = []
         for index in range(1, OTHER_RECEIVER_ROWS + 1):
             addr = (getattr(form, f"other_addr_{index}").data or "").strip()
             amount = (getattr(form, f"other_amount_{index}").data or "").strip()
             if addr or amount:
-                others.append(OtherReceiver(addr, amount))  # type: ignore[arg-type]
+                name = f"divide_detail.other_details[{len(others)}].amount"
+                others.append(OtherReceiver(addr, parse_amount(amount, name)))
         split = DivideDetail(
-            seller_amount=(form.seller_amount.data or "").strip(),  # type: ignore[arg-type]
+            seller_amount=parse_amount((form.seller_amount.data or "").strip(), "divide_detail.seller_amount"),
             seller_addr=(form.seller_addr.data or "").strip(),
-            merchant_amount=(form.merchant_amount.data or "").strip(),  # type: ignore[arg-type]
+            merchant_amount=parse_amount((form.merchant_amount.data or "").strip(), "divide_detail.merchant_amount"),
             other_details=tuple(others),
         )
     pairs: dict[str, list[int]] = {}
@@ -233,18 +245,16 @@ def _form_to_new_order(form: OrderForm) -> orders.NewOrder:
         currency, _, network = value.partition(":")
         pairs.setdefault(currency, []).append(int(network))
     return orders.NewOrder(
-        edition=form.edition.data,
+        edition=edition,
         amount=(form.amount.data or "").strip(),
         currency=form.currency.data,
-        description=form.description.data.strip(),
-        goods_info=form.goods_info.data.strip(),
-        timeout_minutes=form.timeout_minutes.data,
+        description=(form.description.data or "").strip(),
+        goods_info=(form.goods_info.data or "").strip(),
+        timeout_minutes=timeout_minutes,
         merchant_order_no=(form.merchant_order_no.data or "").strip(),
         user_id=(form.user_id.data or "").strip(),
-        networks=tuple(int(n) for n in form.networks.data or []) if form.edition.data != "pro" else (),
-        currency_networks=tuple(CurrencyNetworks(c, tuple(n)) for c, n in pairs.items())
-        if form.edition.data == "pro"
-        else (),
+        networks=tuple(int(n) for n in form.networks.data or []) if edition != "pro" else (),
+        currency_networks=tuple(CurrencyNetworks(c, tuple(n)) for c, n in pairs.items()) if edition == "pro" else (),
         divide_detail=split,
         form_token=form.form_token.data or None,
     )
@@ -256,12 +266,12 @@ def _field_error(form: OrderForm | ExamplePayOrderForm, sdk_field: str, reason: 
         index = int(sdk_field.split("[")[1].split("]")[0]) + 1
         name = f"other_addr_{index}" if sdk_field.endswith("receiver_addr") else f"other_amount_{index}"
     field = getattr(form, name or "", None) or form.amount
-    field.errors = list(field.errors) + [reason]
+    field.errors = [*field.errors, reason]
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])
 @manager_required
-def order_new() -> Response | str:
+def order_new() -> ResponseReturnValue:
     edition = request.form.get("edition") if request.method == "POST" else request.args.get("edition", "normal")
     chosen_examplepay = edition == "examplepay" and "examplepay" in gateway.offered()
     form: OrderForm | ExamplePayOrderForm = ExamplePayOrderForm() if chosen_examplepay else OrderForm()
@@ -281,10 +291,11 @@ def order_new() -> Response | str:
                 return redirect(url_for("dashboard.order_detail", request_no=result.order.request_no), 303)
             if result.error is not None:
                 gateway_error = result.error
-                if getattr(result.error, "field", None):
+                error_field = getattr(result.error, "field", None)  # SparkPay's errors may name one
+                if error_field:
                     _field_error(
                         form,
-                        result.error.field,
+                        error_field,
                         gettext(
                             "%(meaning)s (gateway code %(code)s)",
                             meaning=gettext(result.error.meaning),
@@ -292,7 +303,7 @@ def order_new() -> Response | str:
                         ),
                     )
                 form.form_token.data = ""
-                form.set_edition(form.edition.data)
+                form.set_edition(form.edition.data or "normal")
             else:
                 if result.unknown:
                     flash(
@@ -318,10 +329,10 @@ def _form_to_new_payment(form: ExamplePayOrderForm) -> examplepay_orders.NewPaym
     return examplepay_orders.NewPayment(
         amount=(form.amount.data or "").strip(),
         currency=form.currency.data,
-        description=form.description.data.strip(),
-        payer_name=form.payer_name.data.strip(),
-        payer_email=form.payer_email.data.strip(),
-        payer_phone=form.payer_phone.data.strip(),
+        description=(form.description.data or "").strip(),
+        payer_name=(form.payer_name.data or "").strip(),
+        payer_email=(form.payer_email.data or "").strip(),
+        payer_phone=(form.payer_phone.data or "").strip(),
         merchant_order_no=(form.merchant_order_no.data or "").strip(),
         user_id=(form.user_id.data or "").strip(),
         form_token=form.form_token.data or None,
@@ -343,7 +354,7 @@ def order_detail(request_no: str) -> str:
 
 
 @bp.get("/orders/<request_no>/live")
-def order_detail_live(request_no: str) -> Response | str:
+def order_detail_live(request_no: str) -> ResponseReturnValue:
     """The detail page's live part: 204 while the revision is unchanged, 286 once final."""
     order = _get_order_or_404(request_no)
     if request.args.get("v", type=int) == order.revision:
@@ -366,7 +377,7 @@ def _detail(order: Order) -> dict[str, object]:
 
 @bp.post("/orders/<request_no>/close")
 @manager_required
-def order_close(request_no: str) -> Response:
+def order_close(request_no: str) -> ResponseReturnValue:
     order = _get_order_or_404(request_no)
     result = orders.close_order(order, current_user.email)
     flash(result.message, "success" if result.closed else "error")
@@ -375,20 +386,22 @@ def order_close(request_no: str) -> Response:
 
 @bp.post("/orders/<request_no>/refund")
 @manager_required
-def order_refund(request_no: str) -> Response:
+def order_refund(request_no: str) -> ResponseReturnValue:
     """Refund (part of) a paid order at a gateway that takes refunds; the form confirms first."""
     order = _get_order_or_404(request_no)
     form = RefundForm()
     if not form.validate():
         flash(gettext("Give the amount to refund and a reason."), "error")
     else:
-        accepted, message = examplepay_orders.refund(order, form.amount.data, form.reason.data, current_user.email)
+        accepted, message = examplepay_orders.refund(
+            order, form.amount.data or "", form.reason.data or "", current_user.email
+        )
         flash(message, "success" if accepted else "error")
     return redirect(url_for("dashboard.order_detail", request_no=order.request_no), 303)
 
 
 @bp.post("/orders/<request_no>/refresh")
-def order_refresh(request_no: str) -> Response:
+def order_refresh(request_no: str) -> ResponseReturnValue:
     order = _get_order_or_404(request_no)
     outcome = orders.refresh_from_gateway(order, source="query", actor=current_user.email)
     orders.record_check(order, current_user.email, outcome)
@@ -447,7 +460,7 @@ def delivery_detail(delivery_id: int) -> str:
 
 @bp.post("/deliveries/<int:delivery_id>/replay")
 @manager_required
-def delivery_replay(delivery_id: int) -> Response:
+def delivery_replay(delivery_id: int) -> ResponseReturnValue:
     record = _get_delivery_or_404(delivery_id)
     applied, message = orders.replay_notification(record, current_user.email)
     flash(message, "success" if applied else "info")

@@ -14,14 +14,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from sparkpay import CurrencyNetworks
 
 from . import models, orders
-from .auth import local_path, manager_required
+from .auth import local_path, login_required, manager_required
 from .forms import ActionForm
 from .models import Order
 
@@ -75,7 +88,7 @@ def story() -> str:
 
 
 @bp.get("/demo/story")
-def story_live() -> Response | str:
+def story_live() -> ResponseReturnValue:
     """The story's live part, polled while the notification is on its way."""
     order = _story_order()
     body = render_template("demo/_story.html", order=order, step=_step(order), action_form=ActionForm())
@@ -84,7 +97,7 @@ def story_live() -> Response | str:
 
 @bp.post("/demo/story/create")
 @manager_required
-def story_create() -> Response:
+def story_create() -> ResponseReturnValue:
     result = orders.create_order(STORY_ORDER, current_user.email)
     session["demo_story"], session["demo_story_paid"] = result.order.request_no, False
     if result.error is not None or result.unknown:
@@ -94,7 +107,7 @@ def story_create() -> Response:
 
 @bp.post("/demo/story/pay")
 @manager_required
-def story_pay() -> Response:
+def story_pay() -> ResponseReturnValue:
     """The shopper pays at the sandbox, as on its cashier page; its notification does the rest."""
     order = _story_order()
     sandbox = current_app.extensions.get("sparkpay_sandbox")
@@ -107,7 +120,7 @@ def story_pay() -> Response:
 
 
 @bp.post("/demo/story/reset")
-def story_reset() -> Response:
+def story_reset() -> ResponseReturnValue:
     session.pop("demo_story", None)
     session.pop("demo_story_paid", None)
     return redirect(url_for("demo.story"), 303)
@@ -135,6 +148,11 @@ class PlannedOrder:
     outcome: str  # paid, expired, closed (by staff), failed (refused by the gateway) or open
     new: orders.NewOrder
     pay_with: str  # the sandbox's offer, "USDT:4"
+
+
+def demo_random(seed: int | str | None) -> random.Random:
+    """The one generator of demo mode's choices: seeded, the same seed makes the same month."""
+    return random.Random(seed)  # noqa: S311 - seeded: a reproducible demo month
 
 
 def month_plan(now: datetime, rng: random.Random) -> list[PlannedOrder]:
@@ -204,7 +222,7 @@ def fill_month(staff_email: str | None, seed: int | None = None) -> int:
     sandbox = current_app.extensions["sparkpay_sandbox"]
     made = 0
     with _test_clocks(sandbox) as move_to:
-        for item in month_plan(datetime.now(UTC), random.Random(seed)):
+        for item in month_plan(datetime.now(UTC), demo_random(seed)):
             move_to(item.at)
             result = orders.create_order(item.new, staff_email)
             if result.unknown:
@@ -212,33 +230,32 @@ def fill_month(staff_email: str | None, seed: int | None = None) -> int:
             made += 1
             if result.error is not None:  # refused by the gateway: part of a real month too
                 continue
-            request_no = result.order.request_no
+            order = result.order
+            request_no = order.request_no
             if item.outcome == "paid":
-                move_to(item.at + timedelta(minutes=random.Random(request_no).randint(2, 25)))
+                move_to(item.at + timedelta(minutes=demo_random(request_no).randint(2, 25)))
                 sandbox.pay(request_no, item.pay_with)
             elif item.outcome == "expired":
-                move_to(item.at + timedelta(minutes=31 + random.Random(request_no).randint(0, 30)))
+                move_to(item.at + timedelta(minutes=31 + demo_random(request_no).randint(0, 30)))
                 sandbox.expire_due()  # its deadline has passed: the sandbox closes it, as the gateway would,
-                orders.refresh_from_gateway(
-                    orders.get_order(request_no), source="reconcile", actor="reconciler"
-                )  # and the reconciler sees it
+                orders.refresh_from_gateway(order, source="reconcile", actor="reconciler")  # and the reconciler sees it
             elif item.outcome == "closed":
-                move_to(item.at + timedelta(minutes=random.Random(request_no).randint(5, 25)))
-                orders.close_order(orders.get_order(request_no), staff_email)
+                move_to(item.at + timedelta(minutes=demo_random(request_no).randint(5, 25)))
+                orders.close_order(order, staff_email)
             sandbox.deliver_due()
     return made
 
 
 @bp.post("/demo/fill")
 @manager_required
-def fill() -> Response:
+def fill() -> ResponseReturnValue:
     made = fill_month(current_user.email)
     flash(gettext("%(count)s orders made over the last 30 days, each through the sandbox.", count=made), "success")
     return redirect(url_for("dashboard.home"), 303)
 
 
 @bp.post("/demo/hide-amounts")
-def hide_amounts() -> Response:
+def hide_amounts() -> ResponseReturnValue:
     """Switch amounts off or on in this browser, then go back where the presenter was."""
     hide = request.form.get("hide") == "1"
     response = redirect(local_path(request.form.get("next")) or url_for("demo.story"), 303)
@@ -252,7 +269,7 @@ def hide_amounts() -> Response:
     return response
 
 
-def init_app(app) -> None:  # type: ignore[no-untyped-def]
+def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
     @app.context_processor

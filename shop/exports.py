@@ -54,7 +54,7 @@ COLUMNS: tuple[tuple[str, Callable[[Order], str]], ...] = (
 )
 
 
-def orders_csv(statement: Select) -> Iterator[str]:
+def orders_csv(statement: Select[Order]) -> Iterator[str]:
     """The heading line, then one line per order of ``statement``, fetched ``BATCH`` at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

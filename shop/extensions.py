@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 from flask_htmx import HTMX
 from flask_limiter import Limiter
@@ -15,7 +16,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -24,6 +25,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Flask-SQLAlchemy builds ``db.Model`` at run time (``Base`` with its query and bind mixins),
+# which a type checker cannot follow: to it, the models' base is ``Base`` itself.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
 migrate = Migrate()
 htmx = HTMX()
 csrf = CSRFProtect()
@@ -34,7 +43,7 @@ _immediate: ContextVar[bool] = ContextVar("sqlite_begin_immediate", default=Fals
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """WAL, a busy timeout, foreign keys and full durability for every SQLite connection."""
     if type(dbapi_connection).__module__.split(".")[0] not in ("sqlite3", "pysqlite2"):
         return
@@ -47,7 +56,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # type: ignor
 
 
 @event.listens_for(Engine, "begin")
-def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_begin(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         # A deferred read-then-write transaction fails at once with SQLITE_BUSY when another
         # writer got in first; BEGIN IMMEDIATE waits for the lock (busy_timeout) instead.

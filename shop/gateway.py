@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, current_app
 
 from examplepay import ExamplePayClient
@@ -41,8 +42,9 @@ def init_app(app: Flask) -> None:
         _mount_examplepay_sandbox(app)
 
 
-def _mount_sandbox(app: Flask, merchant_key) -> None:  # type: ignore[no-untyped-def]
-    from sparkpay.sandbox import SandboxSettings, create_blueprint
+def _mount_sandbox(app: Flask, merchant_key: rsa.RSAPrivateKey) -> None:
+    from sparkpay.sandbox import Sandbox, SandboxSettings
+    from sparkpay.sandbox.views import create_blueprint
 
     from .extensions import csrf
 
@@ -56,19 +58,21 @@ def _mount_sandbox(app: Flask, merchant_key) -> None:  # type: ignore[no-untyped
         public_url=app.config["PUBLIC_BASE_URL"] + "/sandbox",
         retry_scale=app.config["SANDBOX_RETRY_SCALE"],
     )
-    blueprint = create_blueprint(settings)
-    app.extensions["sparkpay_sandbox"] = blueprint.sandbox  # stopped by whoever stops the app (tests)
+    sandbox = Sandbox(settings)
+    blueprint = create_blueprint(sandbox)
+    app.extensions["sparkpay_sandbox"] = sandbox  # stopped by whoever stops the app (tests)
     # The sandbox plays a third party: its forms are its own, the shop's CSRF does not apply.
     csrf.exempt(blueprint)
     app.register_blueprint(blueprint, url_prefix="/sandbox")
 
 
 def _mount_examplepay_sandbox(app: Flask) -> None:
-    from examplepay.sandbox import BASE_PATH, Settings, create_blueprint
+    from examplepay.sandbox import BASE_PATH, Gateway, Settings
+    from examplepay.sandbox.views import create_blueprint
 
     from .extensions import csrf
 
-    blueprint = create_blueprint(
+    sandbox = Gateway(
         Settings(
             app_id=app.config["EXAMPLEPAY_APP_ID"],
             app_secret=app.config["EXAMPLEPAY_APP_SECRET"],
@@ -78,17 +82,20 @@ def _mount_examplepay_sandbox(app: Flask) -> None:
             retry_scale=app.config["SANDBOX_RETRY_SCALE"],
         )
     )
-    app.extensions["examplepay_sandbox"] = blueprint.gateway  # type: ignore[attr-defined]
+    blueprint = create_blueprint(sandbox)
+    app.extensions["examplepay_sandbox"] = sandbox
     csrf.exempt(blueprint)
     app.register_blueprint(blueprint, url_prefix=BASE_PATH)
 
 
 def client() -> SparkPayClient:
-    return current_app.extensions["sparkpay_client"]
+    built: SparkPayClient = current_app.extensions["sparkpay_client"]
+    return built
 
 
 def examplepay_client() -> ExamplePayClient:
-    return current_app.extensions["examplepay_client"]
+    built: ExamplePayClient = current_app.extensions["examplepay_client"]
+    return built
 
 
 def offered() -> list[str]:
@@ -96,6 +103,7 @@ def offered() -> list[str]:
     return ["sparkpay"] + (["examplepay"] if current_app.config["EXAMPLEPAY_ENABLED"] else [])
 
 
-def notification_keys():  # type: ignore[no-untyped-def]
+def notification_keys() -> tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey]:
     """(merchant private key, platform public key), loaded once at start."""
-    return current_app.extensions["sparkpay_keys"]
+    keys: tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey] = current_app.extensions["sparkpay_keys"]
+    return keys

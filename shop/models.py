@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -16,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from sparkpay.networks import network_label
 from sparkpay.protocol import STATUS_CLOSED, STATUS_COMPLETED, STATUS_UNPAID
 
-from .extensions import db
+from .extensions import Model
 from .notes import Note, NoteText
 
 #: Added to the wall clock by ``now_utc``. Zero, except while demo mode fills the shop with last
@@ -28,7 +29,7 @@ def now_utc() -> datetime:
     return datetime.now(UTC) + clock_offset
 
 
-class UTCDateTime(types.TypeDecorator):
+class UTCDateTime(types.TypeDecorator[datetime]):
     """Stores UTC; reads back aware UTC datetimes (SQLite returns naive ones)."""
 
     impl = types.DateTime
@@ -45,7 +46,7 @@ class UTCDateTime(types.TypeDecorator):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
-class DecimalText(types.TypeDecorator):
+class DecimalText(types.TypeDecorator[Decimal]):
     """Money stored as exact decimal text (SQLite's Numeric goes through float)."""
 
     impl = types.String(40)
@@ -62,7 +63,7 @@ class DecimalText(types.TypeDecorator):
         return Decimal(value) if value is not None else None
 
 
-class JSONText(types.TypeDecorator):
+class JSONText(types.TypeDecorator[Any]):
     """A JSON document stored as text (amounts inside stay strings)."""
 
     impl = types.Text
@@ -100,7 +101,7 @@ STATUS_LABELS = {
 GATEWAYS = {"sparkpay": "SparkPay", "examplepay": "ExamplePay"}
 
 
-class Order(db.Model):
+class Order(Model):
     __tablename__ = "orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,7 +155,7 @@ class Order(db.Model):
 
     # Every UPDATE carries "WHERE revision = <read>" and bumps it: a concurrent writer that
     # read an older row fails instead of overwriting (and the live views poll on it).
-    __mapper_args__ = {"version_id_col": revision}
+    __mapper_args__ = MappingProxyType({"version_id_col": revision})
 
     @property
     def is_pro(self) -> bool:
@@ -180,7 +181,7 @@ class Order(db.Model):
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
+        return str(STATUS_LABELS.get(self.status, self.status))
 
     @property
     def pay_network_label(self) -> str:
@@ -191,7 +192,7 @@ class Order(db.Model):
         return self.status == UNPAID and self.timeout_at <= now_utc()
 
 
-class OrderEvent(db.Model):
+class OrderEvent(Model):
     """One entry of an order's history: a status change or a notable action, with its source."""
 
     __tablename__ = "order_events"
@@ -222,7 +223,7 @@ DELIVERY_OUTCOMES = {
 }
 
 
-class Notification(db.Model):
+class Notification(Model):
     """Every delivery received on the webhook, verified or not, and what it did."""
 
     __tablename__ = "notifications"
@@ -255,7 +256,7 @@ REFUND_STATUS_LABELS = {
 }
 
 
-class Refund(db.Model):
+class Refund(Model):
     """A refund of (part of) a paid order, at a gateway that takes refunds."""
 
     __tablename__ = "refunds"
@@ -284,7 +285,7 @@ Index("ix_orders_status_created", Order.status, Order.created_at)
 ROLES = ("viewer", "manager")
 
 
-class Staff(UserMixin, db.Model):
+class Staff(UserMixin, Model):
     __tablename__ = "staff"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -304,7 +305,7 @@ class Staff(UserMixin, db.Model):
         return self.role == "manager"
 
 
-class Lease(db.Model):
+class Lease(Model):
     """A job only one process may run at a time across every instance (the reconciler).
 
     Held by ``holder`` until ``expires_at``; a holder that dies lets it lapse to the next.

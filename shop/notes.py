@@ -71,6 +71,10 @@ class Note:
         return verbatim(text)
 
 
+#: No words: the default ``detail`` of a history entry (a ``Note`` is never changed in place).
+NO_NOTE = Note()
+
+
 def note(message: str, **values: Any) -> Note:
     """A catalogue message (English, ``%(name)s`` placeholders) with its values, for storing."""
     return Note((_Part(message, tuple(sorted(values.items()))),))
@@ -88,7 +92,7 @@ def _render(part: _Part, *, html: bool) -> str:
         name: (value.__html__() if html else str(value)) if isinstance(value, Note) else value
         for name, value in part.values
     }
-    translated = gettext(part.text)
+    translated: str = gettext(part.text)
     if html:
         translated = escape(translated)  # Markup: % escapes the values, nested notes stay markup
     return translated % values if values else translated
@@ -113,7 +117,7 @@ def _part_from_json(item: dict[str, Any]) -> _Part:
     return _Part(str(item["t"]), tuple(sorted(values.items())))
 
 
-class NoteText(types.TypeDecorator):
+class NoteText(types.TypeDecorator[Note]):
     """A ``Note`` column, stored as JSON text (plain text from before is read as verbatim)."""
 
     impl = types.Text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
@@ -62,7 +63,7 @@ def day(value: date) -> str:
 def event_source(event: OrderEvent) -> str:
     """What made a history entry: a notification (named by its delivery), a status check, staff..."""
     if event.source == "webhook" and event.notification_id is not None:
-        return gettext("notification #%(id)s", id=event.notification_id)
+        return str(gettext("notification #%(id)s", id=event.notification_id))
     return str(EVENT_SOURCES.get(event.source, event.source))
 
 
@@ -98,10 +99,11 @@ def network_labels(receive_network: str) -> str:
 def pretty_json(value: object) -> str:
     """A JSON document (or JSON text) indented for reading; text that is not JSON as it is."""
     if isinstance(value, str):
+        text = value
         try:
-            value = json.loads(value)
+            value = json.loads(text)
         except ValueError:
-            return value
+            return text
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
@@ -109,9 +111,10 @@ def delivery_outcome(outcome: str) -> str:
     return str(DELIVERY_OUTCOMES.get(outcome, outcome))
 
 
-def public_url(endpoint: str, **values: object) -> str:
+def public_url(endpoint: str, **values: Any) -> str:
     """An absolute URL on PUBLIC_BASE_URL (what the shopper and the gateway see)."""
-    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+    base_url: str = current_app.config["PUBLIC_BASE_URL"]
+    return base_url + url_for(endpoint, **values)
 
 
 def init_app(app: Flask) -> None:

@@ -5,7 +5,7 @@ arrives (WEBHOOK_SILENCE_MINUTES)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -38,14 +38,14 @@ class Silence:
 
 
 def _count(n: Decimal) -> str:
-    return ngettext("%(count)s delivery", "%(count)s deliveries", int(n), count=money(n))
+    return str(ngettext("%(count)s delivery", "%(count)s deliveries", int(n), count=money(n)))
 
 
 def panel() -> Health:
     days = last_days(DAYS)
     since = datetime.combine(days[0], time.min, UTC)
     received_day = func.date(Notification.received_at)
-    per_day: dict[bool, dict] = {True: {}, False: {}}
+    per_day: dict[bool, dict[date, Decimal]] = {True: {}, False: {}}
     for day, verified, count in db.session.execute(
         select(received_day, Notification.verified, func.count())
         .where(Notification.received_at >= since)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,7 +13,7 @@ from . import examplepay_orders, orders
 bp = Blueprint("webhooks", __name__)
 
 
-def _receive(apply: Callable[[bytes, Mapping[str, str], str | None], orders.DeliveryResult], mimetype: str) -> Response:
+def _receive(apply: Callable[[bytes, orders.Headers, str | None], orders.DeliveryResult], mimetype: str) -> Response:
     """Answer the gateway's acknowledgement only once the delivery is committed; otherwise it retries."""
     request.max_content_length = current_app.config["WEBHOOK_MAX_BYTES"]
     try:
