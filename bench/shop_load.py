@@ -1,7 +1,7 @@
 """Load generator for the shop over loopback; every figure is printed next to a floor measured
-in the same run, so the ratio holds on a noisy machine.
+in the same run, so the ratio holds on a noisy machine. From the repository root:
 
-    python3 bench/shop_load.py [--server werkzeug|gunicorn] [--workers 2] [--threads 4] [--orders 100000]
+    python3 -m bench.shop_load [--server werkzeug|gunicorn] [--workers 2] [--threads 4] [--orders 100000]
 
 Figures, and the floor each is divided by (ratio = the figure's cost / the floor's cost):
 - webhook deliveries (genuine sealed COMPLETED notifications for distinct orders, concurrent
@@ -33,6 +33,7 @@ import logging
 import os
 import platform
 import re
+import secrets
 import socket
 import statistics
 import subprocess
@@ -44,23 +45,25 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from flask import Flask
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from sparkpay import seal_notification, signing
+from tests.support import serve, wait_for
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from sparkpay import seal_notification, signing  # noqa: E402
-from tests.support import serve, wait_for  # noqa: E402
-
-PASSWORD = "benchmark password"
+#: The throwaway staff member's password, new each run.
+PASSWORD = secrets.token_urlsafe(16)
 EMPTY = "/_bench/empty"
 
 
@@ -69,7 +72,7 @@ EMPTY = "/_bench/empty"
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def ms(seconds: float) -> str:
@@ -114,10 +117,13 @@ def concurrent(
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
-def configure(folder: str, port: int, database_url: str, merchant_key, platform_key) -> None:  # type: ignore[no-untyped-def]
+def configure(
+    folder: str, port: int, database_url: str, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     """The shop's settings, by the contract's environment names (read by both servers)."""
     os.environ.update(
         {
@@ -133,7 +139,7 @@ def configure(folder: str, port: int, database_url: str, merchant_key, platform_
     )
 
 
-def gunicorn(port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
+def gunicorn(port: int, workers: int, threads: int, log: Path) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
@@ -162,7 +168,7 @@ def gunicorn(port: int, workers: int, threads: int, log: Path) -> subprocess.Pop
     return process
 
 
-def fill(app, count: int, start: int = 0) -> None:  # type: ignore[no-untyped-def]
+def fill(app: Flask, count: int, start: int = 0) -> None:
     """Insert ``count`` UNPAID orders of 12.5 USDT in one transaction per 10,000."""
     from shop.extensions import db
     from shop.models import Order
@@ -192,7 +198,7 @@ def fill(app, count: int, start: int = 0) -> None:  # type: ignore[no-untyped-de
                         updated_at=at,
                     )
                 )
-            db.session.execute(Order.__table__.insert(), rows)
+            db.session.execute(Order.metadata.tables[Order.__tablename__].insert(), rows)
             db.session.commit()
 
 
@@ -207,7 +213,9 @@ def new_session() -> requests.Session:
 def signed_in(url: str) -> requests.Session:
     session = new_session()
     page = session.get(f"{url}/login").text
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    token_match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert token_match is not None
+    token = token_match.group(1)
     response = session.post(
         f"{url}/login", data={"csrf_token": token, "email": "bench@shop.test", "password": PASSWORD}
     )
@@ -218,7 +226,7 @@ def signed_in(url: str) -> requests.Session:
 # --- the figures ---------------------------------------------------------------------------
 
 
-def bench_order_list(url: str, sizes: list[int], app, rounds: int) -> None:  # type: ignore[no-untyped-def]
+def bench_order_list(url: str, sizes: list[int], app: Flask, rounds: int) -> None:
     session = signed_in(url)
     filled = 0
     for size in sizes:
@@ -236,7 +244,9 @@ def bench_order_list(url: str, sizes: list[int], app, rounds: int) -> None:  # t
 
 def bench_idle_polls(urls: list[str], dashboards: int, polls_each: int) -> None:
     page = signed_in(urls[0]).get(f"{urls[0]}/orders").text
-    poll = re.search(r'id="list-poller" hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    poll_match = re.search(r'id="list-poller" hx-get="([^"]+)"', page)
+    assert poll_match is not None
+    poll = poll_match.group(1).replace("&amp;", "&")
     sessions = [(urls[index % len(urls)], signed_in(urls[index % len(urls)])) for index in range(dashboards)]
     latencies, wall = concurrent(sessions, poll, polls_each, expected=204)
     floor_latencies, floor_wall = concurrent(sessions, EMPTY, polls_each, expected=204)
@@ -249,14 +259,17 @@ def bench_idle_polls(urls: list[str], dashboards: int, polls_each: int) -> None:
     )
 
 
-def bench_create_orders(url: str, count: int, merchant_key) -> None:  # type: ignore[no-untyped-def]
+def bench_create_orders(url: str, count: int, merchant_key: RSAPrivateKey) -> None:
     session = signed_in(url)
     latencies = []
     for _ in range(count):
         form = session.get(f"{url}/orders/new").text
+        csrf_token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
+        form_token = re.search(r'name="form_token" type="hidden" value="([^"]*)"', form)
+        assert csrf_token is not None and form_token is not None
         data = {
-            "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1),
-            "form_token": re.search(r'name="form_token" type="hidden" value="([^"]*)"', form).group(1),
+            "csrf_token": csrf_token.group(1),
+            "form_token": form_token.group(1),
             "edition": "normal",
             "description": "Green tea",
             "goods_info": "1 x green tea",
@@ -265,7 +278,7 @@ def bench_create_orders(url: str, count: int, merchant_key) -> None:  # type: ig
             "timeout_minutes": "30",
             "networks": "2",
         }
-        latencies.append(timed(lambda: session.post(f"{url}/orders/new", data=data, allow_redirects=False), 303))
+        latencies.append(timed(partial(session.post, f"{url}/orders/new", data=data, allow_redirects=False), 303))
     empty = statistics.median(sequential(session, url + EMPTY, count, expected=204))
     body = json.dumps({"request_no": "SPBENCH", "total_amount": "12.5", "goods_info": "x" * 300}).encode()
     signature = merchant_key.sign(body, padding.PKCS1v15(), hashes.SHA256())
@@ -290,7 +303,9 @@ def best_time(operation: Callable[[], object], rounds: int = 200) -> float:
     return best
 
 
-def webhook_floor(bodies: list[bytes], merchant_key, platform_public, database_url: str) -> float:  # type: ignore[no-untyped-def]
+def webhook_floor(
+    bodies: list[bytes], merchant_key: RSAPrivateKey, platform_public: RSAPublicKey, database_url: str
+) -> float:
     """Raw deliveries per second in one thread: unwrap, decrypt, verify, then one INSERT committed
     through the database driver itself (for SQLite with the shop's pragmas: WAL, synchronous=FULL)."""
     from sqlalchemy import create_engine
@@ -323,7 +338,9 @@ def webhook_floor(bodies: list[bytes], merchant_key, platform_public, database_u
     return len(bodies) / elapsed
 
 
-def bench_webhooks(app, urls: list[str], deliveries: int, senders: int, merchant_key, platform_key) -> None:  # type: ignore[no-untyped-def]
+def bench_webhooks(
+    app: Flask, urls: list[str], deliveries: int, senders: int, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     from shop.extensions import db
     from shop.models import Order
 
@@ -358,7 +375,7 @@ def bench_webhooks(app, urls: list[str], deliveries: int, senders: int, merchant
         url = urls[sender % len(urls)]
         with new_session() as session:
             return [
-                timed(lambda: session.post(f"{url}/webhooks/sparkpay", data=body), 200)
+                timed(partial(session.post, f"{url}/webhooks/sparkpay", data=body), 200)
                 for body in bodies[sender::senders]
             ]
 

@@ -1,6 +1,7 @@
 """SDK signing and verifying next to raw `cryptography` on the same key, in the same run.
+From the repository root:
 
-    python3 bench/sign_verify.py [--seconds 3]
+    python3 -m bench.sign_verify [--seconds 3]
 
 The SDK adds the string to sign, Base64 and the timestamp check around one RSA operation; the
 ratio to raw `cryptography` is that overhead (goal: under 10 %).
@@ -11,19 +12,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from sparkpay import open_notification, seal_notification, signing
 
 
-def rate(operation, seconds: float) -> float:  # type: ignore[no-untyped-def]
+def rate(operation: Callable[[], object], seconds: float) -> float:
     """Operations per second of ``operation`` over about ``seconds`` (after one warm-up call)."""
     operation()
     count, started = 0, time.perf_counter()
@@ -33,7 +31,9 @@ def rate(operation, seconds: float) -> float:  # type: ignore[no-untyped-def]
     return count / elapsed
 
 
-def paired(sdk, raw, seconds: float, rounds: int = 6) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def paired(
+    sdk: Callable[[], object], raw: Callable[[], object], seconds: float, rounds: int = 6
+) -> tuple[float, float]:
     """Best rate of each over alternating short rounds, so machine noise hits both alike."""
     sdk_best = raw_best = 0.0
     for _ in range(rounds):

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.shop.conftest import PASSWORD, Shop, start_shop
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: Where the pictures go: a temporary folder, so a test run changes no tracked file. The README's
+#: pictures are refreshed on purpose with `SCREENSHOT_DIR=docs/screenshots ./test.sh tests/browser`.
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "sparkpay-checkout-screenshots")
 
 
 @pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
+def browser() -> Iterator[Browser]:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -29,19 +34,19 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def shop(tmp_path, merchant_key, platform_key) -> Iterator[Shop]:
+def shop(tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Iterator[Shop]:
     # Quick polls so a test sees the live refresh within a second or two.
     yield from start_shop(tmp_path, merchant_key, platform_key, POLL_INTERVAL_SECONDS=1, SHOP_NAME="Tea & Co.")
 
 
-def new_page(browser, width: int = 1280, height: int = 860, locale: str = "en-GB"):  # type: ignore[no-untyped-def]
+def new_page(browser: Browser, width: int = 1280, height: int = 860, locale: str = "en-GB") -> Page:
     context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
     context.set_default_timeout(15_000)
     return context.new_page()
 
 
 @pytest.fixture
-def staff_page(browser, shop: Shop):  # type: ignore[no-untyped-def]
+def staff_page(browser: Browser, shop: Shop) -> Iterator[Page]:
     """A manager signed in through the login form."""
     shop.add_staff("manager@shop.test", "manager")
     page = new_page(browser)
@@ -55,13 +60,13 @@ def staff_page(browser, shop: Shop):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def shopper_page(browser):  # type: ignore[no-untyped-def]
+def shopper_page(browser: Browser) -> Iterator[Page]:
     page = new_page(browser, 390, 844)
     yield page
     page.context.close()
 
 
-def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def screenshot(page: Page, name: str) -> None:
     """Save a README picture of what the page shows now."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

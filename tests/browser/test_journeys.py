@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.shop.conftest import Shop
 
@@ -117,7 +118,7 @@ def test_form_errors_sit_next_to_their_fields(shop: Shop, staff_page: Page) -> N
     expect(staff_page.get_by_role("alert")).to_contain_text("Please correct the fields marked below")
 
 
-def test_a_signed_out_visit_lands_on_sign_in(shop: Shop, browser) -> None:
+def test_a_signed_out_visit_lands_on_sign_in(shop: Shop, browser: Browser) -> None:
     page = browser.new_page()
     page.goto(f"{shop.url}/orders")
     expect(page).to_have_url(re.compile(r"/login\?next=/orders"))
@@ -125,7 +126,7 @@ def test_a_signed_out_visit_lands_on_sign_in(shop: Shop, browser) -> None:
     page.context.close()
 
 
-def test_a_chinese_reader_gets_chinese_and_can_switch(shop: Shop, browser, staff_page: Page) -> None:
+def test_a_chinese_reader_gets_chinese_and_can_switch(shop: Shop, browser: Browser, staff_page: Page) -> None:
     from .conftest import new_page, screenshot
     from .test_pages import check_page
 
@@ -159,7 +160,21 @@ def test_a_chinese_reader_gets_chinese_and_can_switch(shop: Shop, browser, staff
     assert_not_reloaded(staff_page)
     screenshot(staff_page, "order-list-zh")
     phone = new_page(browser, 375, 740)
-    phone.context.add_cookies(staff_page.context.cookies())  # signed in, Chinese chosen
+    phone.context.add_cookies(  # signed in, Chinese chosen
+        [
+            {
+                "name": c["name"],
+                "value": c["value"],
+                "domain": c["domain"],
+                "path": c["path"],
+                "expires": c["expires"],
+                "httpOnly": c["httpOnly"],
+                "secure": c["secure"],
+                "sameSite": c["sameSite"],
+            }
+            for c in staff_page.context.cookies()
+        ]
+    )
     for page in (staff_page, phone):
         for path in ("/", "/orders", "/orders/new", f"/orders/{request_no}", "/deliveries"):
             page.goto(shop.url + path)
@@ -222,8 +237,8 @@ def test_an_examplepay_order_is_paid_then_refunded(shop: Shop, staff_page: Page,
     screenshot(staff_page, "refund")
 
 
-def test_the_theme_follows_the_systems_dark_setting(shop: Shop, browser) -> None:
-    def background(scheme: str) -> list[int]:
+def test_the_theme_follows_the_systems_dark_setting(shop: Shop, browser: Browser) -> None:
+    def background(scheme: Literal["dark", "light"]) -> list[int]:
         context = browser.new_context(color_scheme=scheme)
         page = context.new_page()
         page.goto(f"{shop.url}/login")
@@ -243,9 +258,11 @@ def test_the_presenters_story_turns_the_list_green(shop: Shop, staff_page: Page)
     screenshot(staff_page, "demo-story")
     staff_page.get_by_role("button", name="Create the order").click()
     expect(staff_page.locator(".story__step.is-current")).to_contain_text("2. The shopper pays")
-    request_no = re.search(
-        r"/pay/(SP[0-9A-F]+)", staff_page.get_by_role("link", name="Open the shopper's page").get_attribute("href")
-    ).group(1)
+    href = staff_page.get_by_role("link", name="Open the shopper's page").get_attribute("href")
+    assert href is not None
+    found = re.search(r"/pay/(SP[0-9A-F]+)", href)
+    assert found is not None
+    request_no = found.group(1)
     audience = staff_page.context.new_page()  # what the audience watches: the order list
     audience.goto(f"{shop.url}/orders")
     mark_page(audience)

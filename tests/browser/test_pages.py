@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.shop.conftest import Shop
 
@@ -27,7 +27,9 @@ OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElemen
 def check_page(page: Page) -> None:
     assert page.evaluate(UNLABELLED_CONTROLS) == [], page.url
     assert page.evaluate(WORDLESS_BADGES) == 0, page.url
-    assert page.evaluate(OVERFLOW) <= 0, f"{page.url} scrolls sideways at {page.viewport_size['width']} px"
+    viewport = page.viewport_size
+    assert viewport is not None, page.url
+    assert page.evaluate(OVERFLOW) <= 0, f"{page.url} scrolls sideways at {viewport['width']} px"
 
 
 @pytest.fixture
@@ -45,7 +47,9 @@ def demo_orders(shop: Shop, staff_page: Page) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("width", [375, 1280])
-def test_pages_are_labelled_and_fit_the_screen(shop: Shop, browser, demo_orders, width: int) -> None:
+def test_pages_are_labelled_and_fit_the_screen(
+    shop: Shop, browser: Browser, demo_orders: dict[str, str], width: int
+) -> None:
     from tests.shop.conftest import PASSWORD
 
     page = new_page(browser, width, 800)
@@ -81,7 +85,9 @@ def test_pages_are_labelled_and_fit_the_screen(shop: Shop, browser, demo_orders,
     page.context.close()
 
 
-def test_screenshots_for_the_readme(shop: Shop, browser, staff_page: Page, demo_orders) -> None:
+def test_screenshots_for_the_readme(
+    shop: Shop, browser: Browser, staff_page: Page, demo_orders: dict[str, str]
+) -> None:
     staff_page.goto(f"{shop.url}/orders")
     expect(staff_page.locator(f"#order-{demo_orders['paid']}")).to_contain_text("Paid")
     screenshot(staff_page, "order-list")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from flask import Flask, request
 
 from examplepay import ExamplePayClient, Payer, PaymentRequest, SignatureVerificationError, read_notification
 from examplepay.sandbox import BASE_PATH, Settings, create_blueprint
-from tests.support import serve, wait_for  # noqa: F401 - re-exported for the test modules
+from tests.support import serve
 
 APP_ID = "0123456789abcdef0123456789abcdef"
 APP_SECRET = "fedcba9876543210fedcba9876543210"
@@ -86,7 +87,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(params=["absolute", "path"])
-def gateway(request, tmp_path, receiver: Receiver) -> Iterator[Gateway]:
+def gateway(request: pytest.FixtureRequest, tmp_path: Path, receiver: Receiver) -> Iterator[Gateway]:
     """Both readings of A2, each end to end (the client and the sandbox agreeing on it)."""
     form = request.param
     receiver.signed_url_form = form
@@ -99,7 +100,7 @@ def gateway(request, tmp_path, receiver: Receiver) -> Iterator[Gateway]:
             )
         )
         app.register_blueprint(blueprint, url_prefix=BASE_PATH)
-        holder["engine"] = blueprint.gateway  # type: ignore[attr-defined]
+        holder["engine"] = blueprint.gateway
         client = ExamplePayClient(
             APP_ID, APP_SECRET, base_url=site + BASE_PATH, signed_url_form=form, timeout=(2, 5), max_retries=1
         )

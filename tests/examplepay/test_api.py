@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import time
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,8 +24,9 @@ from examplepay import (
 )
 from examplepay.errors import ApiError
 from examplepay.signing import authorize, signed_url
+from tests.support import serve, wait_for
 
-from .conftest import APP_ID, APP_SECRET, Gateway, serve, wait_for
+from .conftest import APP_ID, APP_SECRET, Gateway
 
 
 def test_create_then_query_by_either_number(gateway: Gateway) -> None:
@@ -38,18 +41,22 @@ def test_create_then_query_by_either_number(gateway: Gateway) -> None:
         "INR",
         "PENDING",
     )
-    assert by_trade_no.merchant_attach == "cart-7" and by_trade_no.created_time.utcoffset().total_seconds() == 8 * 3600
+    assert by_trade_no.created_time is not None
+    offset = by_trade_no.created_time.utcoffset()
+    assert offset is not None
+    assert by_trade_no.merchant_attach == "cart-7" and offset.total_seconds() == 8 * 3600
     assert not by_trade_no.is_final and by_trade_no.paid_time is None
 
 
 def test_bad_input_is_refused_before_sending_and_the_gateway_refuses_the_rest(gateway: Gateway) -> None:
-    for changes, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"amount": "1.005"}, "amount"),
         ({"amount": 1.5}, "amount"),
         ({"currency": "inr"}, "currency"),
         ({"description": "x" * 81}, "description"),
         ({"notify_url": "/notify"}, "notifyUrl"),
-    ]:
+    ]
+    for changes, field in cases:
         with pytest.raises(ValidationError) as caught:
             gateway.client.create_payment(gateway.payment_request("T2", **changes))
         assert caught.value.field == field
@@ -173,7 +180,7 @@ def test_refunds_partial_then_full_with_their_own_notifications(gateway: Gateway
         "the same refund sent again"
     )
     assert gateway.client.query_payment(payment_no=created.payment_no).refund_status == "PARTIALLY_REFUNDED"
-    with pytest.raises(ApiError, match="at most 30.00"):
+    with pytest.raises(ApiError, match=r"at most 30\.00"):
         gateway.client.create_refund(RefundRequest("R2", created.payment_no, "30.01", "too much"))
     gateway.client.create_refund(RefundRequest("R2", created.payment_no, "30.00", "rest"))
     assert gateway.client.query_payment(payment_no=created.payment_no).refund_status == "REFUNDED"
@@ -191,7 +198,7 @@ def test_refunds_partial_then_full_with_their_own_notifications(gateway: Gateway
     ]
 
 
-def test_the_sandbox_runs_alone_and_keeps_its_identity(tmp_path) -> None:
+def test_the_sandbox_runs_alone_and_keeps_its_identity(tmp_path: Path) -> None:
     from examplepay.sandbox import create_app
 
     first = create_app(instance_path=str(tmp_path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,9 @@ def test_the_research_notes_vectors() -> None:
 
 
 def test_the_header_round_trips_and_is_checked() -> None:
-    clock = lambda: 1715670758.482  # noqa: E731
+    def clock() -> float:
+        return 1715670758.482
+
     signed = authorize(APP_ID, SECRET, "POST", ABSOLUTE, BODY, clock=clock)
     header = signed.header()
     assert (
@@ -52,7 +55,7 @@ def test_the_header_round_trips_and_is_checked() -> None:
     )
     assert Authorization.parse(header) == signed
     assert verify(header, APP_ID, SECRET, "POST", ABSOLUTE, BODY, clock=clock) == signed
-    for wrong, reason in [
+    cases: list[tuple[dict[str, Any], str]] = [
         (dict(body=BODY + b" "), "does not match"),
         (dict(url="/pg/v2/payment/query"), "does not match"),
         (dict(secret="0" * 32), "does not match"),
@@ -60,8 +63,9 @@ def test_the_header_round_trips_and_is_checked() -> None:
         (dict(clock=lambda: 1715670758.482 + 301), "window"),
         (dict(header=header.replace("V2_SHA256", "V1")), "malformed"),
         (dict(header=None), "missing"),
-    ]:
-        arguments = {
+    ]
+    for wrong, reason in cases:
+        arguments: dict[str, Any] = {
             "header": header,
             "app_id": APP_ID,
             "secret": SECRET,

@@ -6,10 +6,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from shop import orders
 from shop.models import Order
@@ -17,7 +20,7 @@ from tests.shop.conftest import Shop, start_shop
 
 
 @pytest.fixture
-def shop(tmp_path, merchant_key, platform_key) -> Iterator[Shop]:
+def shop(tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Iterator[Shop]:
     yield from start_shop(tmp_path, merchant_key, platform_key)
 
 
@@ -67,8 +70,9 @@ def assert_legal_history(order: Order) -> None:
     """The order's events form one chain of allowed transitions that ends in its status."""
     changes = [e for e in order.events if e.from_status != e.to_status]
     assert changes and changes[0].from_status is None and changes[0].to_status == "CREATING", order.request_no
-    for before, after in zip(changes, changes[1:]):
+    for before, after in pairwise(changes):
         assert after.from_status == before.to_status, f"{order.request_no}: history breaks at event {after.id}"
+        assert after.from_status is not None, f"{order.request_no}: history restarts at event {after.id}"
         assert after.to_status in orders.TRANSITIONS[after.from_status], (
             f"{order.request_no}: illegal {after.from_status} -> {after.to_status}"
         )

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from sqlalchemy import create_engine, text
 
 from shop.extensions import db
@@ -37,13 +38,14 @@ def free_port() -> int:
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class ShopProcess:
     """``python app.py`` as an operator runs it, on the test's database and instance folder."""
 
-    def __init__(self, tmp_path: Path, database: str, merchant_key, platform_key) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, tmp_path: Path, database: str, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / "shop-process.log"
@@ -56,7 +58,7 @@ class ShopProcess:
             "SANDBOX_PLATFORM_PRIVATE_KEY": signing.private_key_pem(platform_key).decode(),
             "RECONCILE_INTERVAL_SECONDS": "0",
         }
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -81,7 +83,9 @@ class ShopProcess:
             self.process.wait(timeout=10)
 
 
-def test_a_killed_process_loses_no_acknowledged_delivery(tmp_path, merchant_key, platform_key) -> None:
+def test_a_killed_process_loses_no_acknowledged_delivery(
+    tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     shop_in_test = start_shop(tmp_path, merchant_key, platform_key)
     shop = next(shop_in_test)
     database = shop.app.config["SQLALCHEMY_DATABASE_URI"]

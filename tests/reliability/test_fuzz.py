@@ -4,11 +4,14 @@ malformed input: always a clean refusal (4xx, or the SDK's own exception), never
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -59,7 +62,9 @@ network_info = st.fixed_dictionaries(
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory, merchant_key, platform_key) -> Iterator[Shop]:
+def shop(
+    tmp_path_factory: pytest.TempPathFactory, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> Iterator[Shop]:
     yield from start_shop(tmp_path_factory.mktemp("fuzz"), merchant_key, platform_key)
 
 
@@ -89,14 +94,16 @@ def envelopes() -> st.SearchStrategy[bytes]:
 
 @FUZZ
 @given(raw=envelopes())
-def test_the_parser_refuses_garbage_with_its_own_errors(merchant_key, platform_key, raw) -> None:
+def test_the_parser_refuses_garbage_with_its_own_errors(
+    merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey, raw: bytes
+) -> None:
     with pytest.raises(NotificationError):
         open_notification(raw, merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
 
 
 @FUZZ
 @given(raw=envelopes())
-def test_the_webhook_answers_garbage_with_400(shop: Shop, raw) -> None:
+def test_the_webhook_answers_garbage_with_400(shop: Shop, raw: bytes) -> None:
     response = requests.post(f"{shop.url}/webhooks/sparkpay", data=raw, timeout=10)
     assert response.status_code == 400, response.text
 
@@ -109,9 +116,16 @@ def test_the_webhook_answers_garbage_with_400(shop: Shop, raw) -> None:
     known_order=st.booleans(),
 )
 def test_a_genuinely_signed_but_malformed_statement_is_handled_cleanly(
-    shop: Shop, request_no, merchant_key, platform_key, status, fields, paid, known_order
+    shop: Shop,
+    request_no: str,
+    merchant_key: RSAPrivateKey,
+    platform_key: RSAPrivateKey,
+    status: str,
+    fields: dict[str, Any],
+    paid: dict[str, Any],
+    known_order: bool,
 ) -> None:
-    statement = {"request_no": request_no if known_order else "SPFUZZ", "pay_status": status, **fields}
+    statement: dict[str, Any] = {"request_no": request_no if known_order else "SPFUZZ", "pay_status": status, **fields}
     if paid:
         statement["pay_network_info"] = paid
     body = seal_notification(
@@ -120,10 +134,8 @@ def test_a_genuinely_signed_but_malformed_statement_is_handled_cleanly(
         platform_private_key=platform_key,
         app_id="APP",
     )
-    try:
+    with contextlib.suppress(NotificationError):
         open_notification(body, merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
-    except NotificationError:
-        pass
     response = requests.post(f"{shop.url}/webhooks/sparkpay", data=body, timeout=10)
     assert response.status_code in (200, 400), response.text
     health = requests.get(f"{shop.url}/healthz", timeout=10)
@@ -142,7 +154,7 @@ def test_a_genuinely_signed_but_malformed_statement_is_handled_cleanly(
         st.text(max_size=200).map(lambda t: f"-----BEGIN PUBLIC KEY-----\n{t}\n-----END PUBLIC KEY-----"),
     )
 )
-def test_the_key_loader_refuses_garbage_with_key_format_error(source) -> None:
+def test_the_key_loader_refuses_garbage_with_key_format_error(source: str | bytes) -> None:
     for load in (signing.load_private_key, signing.load_public_key):
         with pytest.raises(KeyFormatError) as refused:
             load(source, "SPARKPAY_PRIVATE_KEY")
@@ -155,7 +167,9 @@ def test_the_key_loader_refuses_garbage_with_key_format_error(source) -> None:
     position=st.integers(min_value=0),
     flip=st.integers(min_value=1, max_value=255),
 )
-def test_a_damaged_real_key_is_refused_or_still_the_same_key(merchant_key, cut, position, flip) -> None:
+def test_a_damaged_real_key_is_refused_or_still_the_same_key(
+    merchant_key: RSAPrivateKey, cut: int, position: int, flip: int
+) -> None:
     pem = signing.private_key_pem(merchant_key)
     for damaged in (pem[:cut], bytes(b ^ flip if i == position % len(pem) else b for i, b in enumerate(pem))):
         try:

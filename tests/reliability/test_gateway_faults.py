@@ -8,13 +8,17 @@ import json
 import random
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from shop import orders
 from shop.extensions import db
 from shop.models import Notification, Order
-from tests.shop.conftest import Shop, start_shop, wait_for
+from tests.shop.conftest import Shop, start_shop
+from tests.support import wait_for
 
 from .conftest import assert_legal_history, create_orders
 
@@ -24,7 +28,7 @@ API_DELAY_SECONDS = 1.5
 
 
 @pytest.fixture
-def shop(tmp_path, merchant_key, platform_key) -> Iterator[Shop]:
+def shop(tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Iterator[Shop]:
     yield from start_shop(tmp_path, merchant_key, platform_key, SPARKPAY_TIMEOUT=CLIENT_TIMEOUT)
 
 
@@ -37,16 +41,19 @@ def reconcile(shop: Shop) -> orders.ReconcileSummary:
         return orders.reconcile()
 
 
-def gateway_orders(shop: Shop) -> dict[str, list[dict]]:
+def gateway_orders(shop: Shop) -> dict[str, list[dict[str, Any]]]:
     """The sandbox's orders grouped by the shop's invoice number (merchant_order_no)."""
-    grouped: dict[str, list[dict]] = {}
+    grouped: dict[str, list[dict[str, Any]]] = {}
     for row in shop.app.extensions["sparkpay_sandbox"].store.query("SELECT request, status FROM orders"):
         grouped.setdefault(json.loads(row["request"])["merchant_order_no"], []).append(dict(row))
     return grouped
 
 
-def sandbox_deliveries(shop: Shop, request_no: str) -> list[dict]:
-    return shop.sandbox("GET", "/deliveries", params={"request_no": request_no}).json()["deliveries"]
+def sandbox_deliveries(shop: Shop, request_no: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = shop.sandbox("GET", "/deliveries", params={"request_no": request_no}).json()[
+        "deliveries"
+    ]
+    return found
 
 
 def assert_paid_only_from_verified_sources(shop: Shop) -> None:
@@ -70,7 +77,9 @@ def assert_paid_only_from_verified_sources(shop: Shop) -> None:
     ],
     ids=["500", "timeout", "bad-signature"],
 )
-def test_a_create_without_a_usable_answer_ends_as_one_gateway_order(shop: Shop, switches, gateway_holds_it) -> None:
+def test_a_create_without_a_usable_answer_ends_as_one_gateway_order(
+    shop: Shop, switches: dict[str, int], gateway_holds_it: bool
+) -> None:
     faults(shop, **switches)
     (request_no,) = create_orders(shop, 1)
     assert shop.order(request_no).status == "CREATING"
@@ -107,7 +116,8 @@ def test_nothing_unverified_marks_an_order_paid(shop: Shop) -> None:
 
     def refused_twice() -> bool:
         attempts = [a for d in sandbox_deliveries(shop, request_no) for a in d["attempts"]]
-        return sum(a["http_status"] == 400 for a in attempts) >= 2
+        refused: int = sum(a["http_status"] == 400 for a in attempts)
+        return refused >= 2
 
     wait_for(refused_twice, what="two refused deliveries")
     assert reconcile(shop).unreachable == 1

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +29,9 @@ SOURCES = ("webhook", "query", "reconcile", "close", "create")
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory, merchant_key, platform_key) -> Iterator:  # type: ignore[no-untyped-def]
+def app(
+    tmp_path_factory: pytest.TempPathFactory, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> Iterator[Flask]:
     folder = tmp_path_factory.mktemp("properties")
     app = create_app(
         {
@@ -80,12 +85,13 @@ events = st.one_of(
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=st.lists(events, max_size=10))
-def test_any_sequence_of_events_leaves_a_legal_history(app, sequence) -> None:
+def test_any_sequence_of_events_leaves_a_legal_history(app: Flask, sequence: list[tuple[str, str, str, str]]) -> None:
     order = new_order()
     completed = False
     for kind, status, source, amount in sequence:
         with write_transaction():
             locked = db.session.get(Order, order.id)
+            assert locked is not None
             before = locked.status
             if kind == "direct":
                 outcome = orders.apply_status(locked, status, source=source)
@@ -100,7 +106,9 @@ def test_any_sequence_of_events_leaves_a_legal_history(app, sequence) -> None:
                     }
                 )
                 outcome = orders._apply_gateway_statement(locked, statement, source=source, actor=None)
-        after = db.session.get(Order, order.id).status
+        reread = db.session.get(Order, order.id)
+        assert reread is not None
+        after = reread.status
         assert (outcome == "applied") == (after != before), (outcome, before, after)
         if amount != "12.5" and kind == "statement":
             assert outcome == "mismatch" and after == before, "a statement that does not fit is never applied"
@@ -108,7 +116,9 @@ def test_any_sequence_of_events_leaves_a_legal_history(app, sequence) -> None:
             assert after == COMPLETED, "nothing leaves COMPLETED"
         completed = after == COMPLETED
     db.session.expire_all()
-    assert_legal_history(db.session.get(Order, order.id))
+    final = db.session.get(Order, order.id)
+    assert final is not None
+    assert_legal_history(final)
 
 
 def _flip(data: bytes, position: int, flip: int) -> bytes:
@@ -124,7 +134,9 @@ def _flip(data: bytes, position: int, flip: int) -> bytes:
     position=st.integers(min_value=0),
     flip=st.integers(min_value=1, max_value=255),
 )
-def test_signed_messages_round_trip_and_any_changed_byte_is_rejected(merchant_key, body, part, position, flip) -> None:
+def test_signed_messages_round_trip_and_any_changed_byte_is_rejected(
+    merchant_key: RSAPrivateKey, body: bytes, part: str, position: int, flip: int
+) -> None:
     headers = signing.sign_message(merchant_key, body)
     signing.verify_message(merchant_key.public_key(), body, headers)
     if part == "body" and not body:
@@ -147,10 +159,10 @@ def test_signed_messages_round_trip_and_any_changed_byte_is_rejected(merchant_ke
     flip=st.integers(min_value=1, max_value=255),
 )
 def test_a_sealed_notification_round_trips_and_no_changed_byte_alters_what_is_read(
-    merchant_key, platform_key, status, note, position, flip
+    merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey, status: str, note: str, position: int, flip: int
 ) -> None:
     payload = json.dumps({"request_no": "SP1", "pay_status": status, "total_amount": "12.5", "note": note}).encode()
-    keys = dict(merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
+    keys: dict[str, Any] = dict(merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
     body = seal_notification(
         payload, merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key, app_id="APP"
     )

@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from shop.extensions import db
 from shop.models import Notification, Order
@@ -49,7 +50,9 @@ def tampered(body: bytes, rng: random.Random) -> bytes:
     return json.dumps(envelope).encode()
 
 
-def plan(shop: Shop, numbers: list[str], keys, rng: random.Random) -> tuple[list[Delivery], dict[str, str]]:  # type: ignore[no-untyped-def]
+def plan(
+    shop: Shop, numbers: list[str], keys: tuple[RSAPrivateKey, RSAPrivateKey, RSAPrivateKey], rng: random.Random
+) -> tuple[list[Delivery], dict[str, str]]:
     merchant_key, platform_key, other_key = keys
     deliveries: list[Delivery] = []
     expected: dict[str, str] = {}
@@ -95,7 +98,7 @@ def send_all(url: str, deliveries: list[Delivery]) -> None:
 
 
 def test_a_storm_loses_nothing_applies_no_forgery_and_never_regresses(
-    shop: Shop, merchant_key, platform_key, other_key
+    shop: Shop, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey, other_key: RSAPrivateKey
 ) -> None:
     numbers = create_orders(shop, ORDERS)
     deliveries, expected = plan(shop, numbers, (merchant_key, platform_key, other_key), random.Random(7))

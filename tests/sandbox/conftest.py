@@ -7,15 +7,17 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from flask import Flask, request
 
-from sparkpay import SparkPayClient, open_notification, signing
+from sparkpay import NotificationError, SparkPayClient, open_notification, signing
 from sparkpay.sandbox import Sandbox, SandboxSettings, create_blueprint
-from tests.support import serve, wait_for  # noqa: F401 - re-exported for the test modules
+from tests.support import serve
 
 APP_ID = "APPSANDBOXTEST"
 MERCHANT_NO = "MSANDBOXTEST"
@@ -27,7 +29,7 @@ class Receiver:
 
     merchant_key: Any
     platform_public: Any
-    answers: list[tuple[int, str]] = field(default_factory=list)
+    answers: list[tuple[str, int]] = field(default_factory=list)
     received: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -43,7 +45,7 @@ class Receiver:
                     raw, merchant_private_key=self.merchant_key, platform_public_key=self.platform_public
                 )
                 entry = {"raw": raw, "verified": True, "payload": json.loads(opened.payload), "mgf1": opened.mgf1_hash}
-            except Exception as error:  # noqa: BLE001 - a receiver refuses what it cannot open
+            except NotificationError as error:  # a receiver refuses what it cannot open
                 entry = {"raw": raw, "verified": False, "error": str(error)}
             with self.lock:
                 self.received.append(entry)
@@ -74,7 +76,7 @@ class Gateway:
 
 
 @pytest.fixture
-def gateway(tmp_path, merchant_key, platform_key) -> Iterator[Gateway]:
+def gateway(tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Iterator[Gateway]:
     receiver = Receiver(merchant_key, platform_key.public_key())
     with serve(receiver.app()) as receiver_url:
         receiver.url = receiver_url
@@ -102,10 +104,10 @@ def gateway(tmp_path, merchant_key, platform_key) -> Iterator[Gateway]:
                     max_retries=0,
                     timeout=(2, 5),
                 )
-                yield Gateway(f"{url}/sandbox", blueprint.sandbox, client, receiver)  # type: ignore[attr-defined]
+                yield Gateway(f"{url}/sandbox", blueprint.sandbox, client, receiver)
                 client.close()
         finally:
-            blueprint.sandbox.stop()  # type: ignore[attr-defined]
+            blueprint.sandbox.stop()
 
 
 def signed_request(
@@ -113,16 +115,16 @@ def signed_request(
     method: str,
     path: str,
     body: Any,
-    key,
+    key: RSAPrivateKey,
     *,
     app_id: str = APP_ID,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str | None] | None = None,
     raw: bytes | None = None,
-) -> requests.Response:  # type: ignore[no-untyped-def]
+) -> requests.Response:
     """A hand-built signed call, for what the SDK would refuse to send."""
     data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
     signed = signing.sign_message(key, data)
-    sent = {
+    sent: dict[str, str | None] = {
         "User-Agent": "tests/1.0",
         "Content-Type": "application/json",
         "Sparkpay-App-Id": app_id,

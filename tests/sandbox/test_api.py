@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from sparkpay import (
     CurrencyNetworks,
@@ -20,16 +23,17 @@ from sparkpay import (
     signing,
 )
 from sparkpay.sandbox.rules import MERCHANT_CA_ADDRESS, OTHER_MERCHANT_NO
+from tests.support import wait_for
 
-from .conftest import MERCHANT_NO, Gateway, order_body, signed_request, wait_for
+from .conftest import MERCHANT_NO, Gateway, order_body, signed_request
 
 SELLER = "0x" + "a1" * 20
 OTHER = "0x" + "b2" * 20
 
 
-def normal_order(gateway: Gateway, **changes) -> OrderRequest:  # type: ignore[no-untyped-def]
+def normal_order(gateway: Gateway, **changes: Any) -> OrderRequest:
     now = int(time.time())
-    fields = dict(
+    fields: dict[str, Any] = dict(
         request_no=f"R{time.time_ns()}",
         merchant_order_no="INV-1",
         merchant_application_user_id="u-42",
@@ -44,7 +48,7 @@ def normal_order(gateway: Gateway, **changes) -> OrderRequest:  # type: ignore[n
         receive_network=(2, 4),
     )
     fields.update(changes)
-    return OrderRequest(**fields)  # type: ignore[arg-type]
+    return OrderRequest(**fields)
 
 
 def test_normal_order_lifecycle_with_notification(gateway: Gateway) -> None:
@@ -58,6 +62,7 @@ def test_normal_order_lifecycle_with_notification(gateway: Gateway) -> None:
     gateway.control("POST", f"/orders/{request.request_no}/pay", json={"network": 4})
     paid = gateway.client.query_order(request.request_no)
     assert paid.pay_status == "COMPLETED" and paid.pay_time and paid.completed_time
+    assert paid.pay_network_info is not None and paid.pay_network_info.tx_hash is not None
     assert paid.pay_network_info.pay_network == 4 and paid.pay_network_info.tx_hash.startswith("0x")
     assert paid.real_pay_amount == request.total_amount
 
@@ -78,8 +83,8 @@ def test_pro_order_priced_in_fiat_paid_in_a_chosen_pair(gateway: Gateway) -> Non
         merchant_order_desc="Pro order",
         goods_info="Mug",
         notify_url=f"{gateway.receiver.url}/notify",
-        pricing_amount="49.9",
-        pricing_currency="USD",  # type: ignore[arg-type]
+        pricing_amount=Decimal("49.9"),
+        pricing_currency="USD",
         available_payment_currency_networks=(CurrencyNetworks("USDT", (4, 2)), CurrencyNetworks("ETH", ())),
     )
     gateway.client.create_pro_order(request)
@@ -88,7 +93,8 @@ def test_pro_order_priced_in_fiat_paid_in_a_chosen_pair(gateway: Gateway) -> Non
     pairs = {p.currency: set(p.networks) for p in order.available_payment_currency_networks}
     assert pairs["USDT"] == {2, 4} and pairs["ETH"] == {2}, "empty networks means every network carrying ETH (A20)"
     gateway.control("POST", f"/orders/{request.request_no}/pay", json={"offer": "USDT:4"})
-    assert gateway.client.query_pro_order(request.request_no).pay_network_info.pay_network == 4
+    paid_info = gateway.client.query_pro_order(request.request_no).pay_network_info
+    assert paid_info is not None and paid_info.pay_network == 4
     with pytest.raises(OrderNotFoundError):
         gateway.client.query_order(request.request_no)  # a Pro order is not found by the normal query
 
@@ -129,7 +135,9 @@ def test_an_unpaid_order_closes_at_its_deadline(gateway: Gateway) -> None:
     assert closed.closed_time == request.merchant_order_timeout
 
 
-def test_request_no_is_case_insensitive_and_a_same_content_resend_is_idempotent(gateway: Gateway, merchant_key) -> None:
+def test_request_no_is_case_insensitive_and_a_same_content_resend_is_idempotent(
+    gateway: Gateway, merchant_key: RSAPrivateKey
+) -> None:
     request = normal_order(gateway, request_no=f"abc_{time.time_ns()}")
     first = gateway.client.create_order(request)
     again = gateway.client.create_order(request)
@@ -145,7 +153,7 @@ def test_request_no_is_case_insensitive_and_a_same_content_resend_is_idempotent(
     assert different.json()["code"] == 41023
 
 
-def test_a_resend_of_an_old_request_still_gets_its_order(gateway: Gateway, merchant_key) -> None:
+def test_a_resend_of_an_old_request_still_gets_its_order(gateway: Gateway, merchant_key: RSAPrivateKey) -> None:
     body = order_body(merchant_order_timeout=int(time.time()) + 2)
     assert signed_request(gateway.url, "POST", "/v4/pay/cashier", body, merchant_key).json()["code"] == 0
     time.sleep(2.5)  # past the deadline: a fresh create would be refused with 41012
@@ -235,7 +243,9 @@ def test_a_resend_of_an_old_request_still_gets_its_order(gateway: Gateway, merch
         ({"divide_detail": {"seller_amount": "10", "seller_addr": SELLER}}, 41026),
     ],
 )
-def test_create_refusals_carry_the_documented_code(gateway: Gateway, merchant_key, platform_key, changes, code) -> None:
+def test_create_refusals_carry_the_documented_code(
+    gateway: Gateway, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey, changes: dict[str, Any], code: int
+) -> None:
     response = signed_request(gateway.url, "POST", "/v4/pay/cashier", order_body(**changes), merchant_key)
     envelope = response.json()
     assert envelope["code"] == code, envelope
@@ -262,7 +272,9 @@ def test_create_refusals_carry_the_documented_code(gateway: Gateway, merchant_ke
         ([{"currency": "DOGE", "networks": []}], 41009),
     ],
 )
-def test_pro_pair_refusals(gateway: Gateway, merchant_key, pairs, code) -> None:
+def test_pro_pair_refusals(
+    gateway: Gateway, merchant_key: RSAPrivateKey, pairs: list[dict[str, Any]], code: int
+) -> None:
     body = order_body(
         total_amount=None,
         merchant_order_currency=None,
@@ -274,7 +286,7 @@ def test_pro_pair_refusals(gateway: Gateway, merchant_key, pairs, code) -> None:
     assert signed_request(gateway.url, "POST", "/v4/pro/pay/cashier", body, merchant_key).json()["code"] == code
 
 
-def test_a_pro_price_below_every_minimum_fee_is_refused_41038(gateway: Gateway, merchant_key) -> None:
+def test_a_pro_price_below_every_minimum_fee_is_refused_41038(gateway: Gateway, merchant_key: RSAPrivateKey) -> None:
     body = order_body(
         total_amount=None,
         merchant_order_currency=None,
@@ -297,12 +309,16 @@ def test_a_pro_price_below_every_minimum_fee_is_refused_41038(gateway: Gateway, 
         ({"Content-Type": "text/plain"}, 40009, 400),
     ],
 )
-def test_request_authentication(gateway: Gateway, merchant_key, headers, code, status) -> None:
+def test_request_authentication(
+    gateway: Gateway, merchant_key: RSAPrivateKey, headers: dict[str, str | None], code: int, status: int
+) -> None:
     response = signed_request(gateway.url, "POST", "/v4/pay/cashier", order_body(), merchant_key, headers=headers)
     assert (response.json()["code"], response.status_code) == (code, status)
 
 
-def test_a_request_signed_with_another_key_or_replayed_is_refused(gateway: Gateway, merchant_key, other_key) -> None:
+def test_a_request_signed_with_another_key_or_replayed_is_refused(
+    gateway: Gateway, merchant_key: RSAPrivateKey, other_key: RSAPrivateKey
+) -> None:
     assert signed_request(gateway.url, "POST", "/v4/pay/cashier", order_body(), other_key).json()["code"] == 40000
     body = json.dumps(order_body()).encode()
     signed = signing.sign_message(merchant_key, body)
@@ -321,7 +337,7 @@ def test_a_request_signed_with_another_key_or_replayed_is_refused(gateway: Gatew
     assert replay["code"] == 40000 and "nonce" in replay["message"]
 
 
-def test_get_requests_sign_an_empty_body(gateway: Gateway, merchant_key) -> None:
+def test_get_requests_sign_an_empty_body(gateway: Gateway, merchant_key: RSAPrivateKey) -> None:
     body = order_body()
     signed_request(gateway.url, "POST", "/v4/pay/cashier", body, merchant_key)
     response = signed_request(

@@ -5,19 +5,23 @@ from __future__ import annotations
 import json
 import re
 import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from sparkpay import OrderRequest, SparkPayClient, signing
 from sparkpay.sandbox import create_app
-from tests.support import serve
+from tests.support import serve, wait_for
 
-from .conftest import Gateway, wait_for
+from .conftest import Gateway
 
 
-def create(gateway: Gateway, **changes) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def create(gateway: Gateway, **changes: Any) -> tuple[str, str]:
     now = int(time.time())
-    fields = dict(
+    fields: dict[str, Any] = dict(
         request_no=f"K{time.time_ns()}",
         merchant_order_no="INV-7",
         merchant_application_user_id="u-7",
@@ -31,7 +35,7 @@ def create(gateway: Gateway, **changes) -> tuple[str, str]:  # type: ignore[no-u
         receive_network=(2, 4),
     )
     fields.update(changes)
-    request = OrderRequest(**fields)  # type: ignore[arg-type]
+    request = OrderRequest(**fields)
     return request.request_no, gateway.client.create_order(request).cashier_url
 
 
@@ -67,6 +71,7 @@ def test_paying_on_the_cashier_sends_the_shopper_back_and_notifies(gateway: Gate
     response = requests.post(f"{cashier_url}/pay", data={"offer": "USDT:4"}, allow_redirects=False)
     assert response.status_code == 303 and response.headers["Location"] == "https://shop.example/return/7"
     order = gateway.client.query_order(request_no)
+    assert order.pay_network_info is not None
     assert order.pay_status == "COMPLETED" and order.pay_network_info.pay_network == 4
     wait_for(gateway.receiver.verified, what="the notification")
     again = requests.get(f"{gateway.url}/cashier/{token}")
@@ -94,7 +99,7 @@ def test_home_page_lists_orders_deliveries_switches_and_readings(gateway: Gatewa
     assert gateway.control("GET", "/faults").json()["faults"]["notify_drop"] == 2
 
 
-def test_the_sandbox_runs_alone(tmp_path, merchant_key) -> None:
+def test_the_sandbox_runs_alone(tmp_path: Path, merchant_key: RSAPrivateKey) -> None:
     app = create_app(
         {"SANDBOX_MERCHANT_PUBLIC_KEY": signing.public_key_pem(merchant_key.public_key()).decode()},
         instance_path=str(tmp_path),
@@ -120,7 +125,7 @@ def test_the_sandbox_runs_alone(tmp_path, merchant_key) -> None:
                     merchant_order_desc="d",
                     goods_info="g",
                     notify_url="http://127.0.0.1:9/n",
-                    total_amount="1",  # type: ignore[arg-type]
+                    total_amount=Decimal("1"),
                 )
             )
             assert created.cashier_url.startswith(f"{url}/sandbox/cashier/")

@@ -7,16 +7,22 @@ import json
 import shutil
 import subprocess
 import time
+from decimal import Decimal
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from sparkpay import OrderRequest, signing
 from sparkpay.notifications import aes_decrypt, unwrap_aes_key
+from tests.support import wait_for
 
-from .conftest import Gateway, wait_for
+from .conftest import Gateway
 
 
-def paid_order(gateway: Gateway, **control) -> str:  # type: ignore[no-untyped-def]
+def paid_order(gateway: Gateway, **control: Any) -> str:
     now = int(time.time())
     request = OrderRequest(
         request_no=f"N{time.time_ns()}",
@@ -27,7 +33,7 @@ def paid_order(gateway: Gateway, **control) -> str:  # type: ignore[no-untyped-d
         merchant_order_desc="Notified order",
         goods_info="Tea",
         notify_url=f"{gateway.receiver.url}/notify",
-        total_amount="12.5",  # type: ignore[arg-type]
+        total_amount=Decimal("12.5"),
     )
     gateway.client.create_order(request)
     response = gateway.control("POST", f"/orders/{request.request_no}/pay", json=control or {})
@@ -35,13 +41,16 @@ def paid_order(gateway: Gateway, **control) -> str:  # type: ignore[no-untyped-d
     return request.request_no
 
 
-def deliveries(gateway: Gateway, request_no: str) -> list[dict]:
-    return gateway.control("GET", "/deliveries", params={"request_no": request_no}).json()["deliveries"]
+def deliveries(gateway: Gateway, request_no: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = gateway.control("GET", "/deliveries", params={"request_no": request_no}).json()[
+        "deliveries"
+    ]
+    return found
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command line")
 def test_the_notification_signature_verifies_with_openssl(
-    gateway: Gateway, merchant_key, platform_key, tmp_path
+    gateway: Gateway, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey, tmp_path: Path
 ) -> None:
     paid_order(gateway)
     (entry,) = wait_for(gateway.receiver.verified, what="the notification")
@@ -72,7 +81,7 @@ def test_each_attempt_uses_a_fresh_aes_key_and_retries_until_success(gateway: Ga
     ]
     keys = {json.loads(r["raw"])["head"]["aes_key"] for r in gateway.receiver.received}
     assert len(keys) == 3
-    gaps = [b["at"] - a["at"] for a, b in zip(delivery["attempts"], delivery["attempts"][1:])]
+    gaps = [b["at"] - a["at"] for a, b in pairwise(delivery["attempts"])]
     assert gaps[0] >= 10 * 0.01 and gaps[1] >= 60 * 0.01, "the documented schedule, scaled"
 
 
@@ -87,7 +96,7 @@ def test_an_unreachable_receiver_is_retried_and_recorded(gateway: Gateway) -> No
         merchant_order_desc="d",
         goods_info="g",
         notify_url="http://127.0.0.1:9/notify",
-        total_amount="12.5",  # type: ignore[arg-type]
+        total_amount=Decimal("12.5"),
     )
     gateway.client.create_order(request)
     gateway.control("POST", f"/orders/{request.request_no}/pay")
@@ -156,7 +165,7 @@ def test_closing_does_not_notify_by_default(gateway: Gateway) -> None:
         merchant_order_desc="d",
         goods_info="g",
         notify_url=f"{gateway.receiver.url}/notify",
-        total_amount="12.5",  # type: ignore[arg-type]
+        total_amount=Decimal("12.5"),
     )
     gateway.client.create_order(request)
     gateway.client.close_order(request.request_no)

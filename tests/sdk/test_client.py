@@ -8,10 +8,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from flask import Flask, Response, request
 
 from sparkpay import (
@@ -34,7 +36,7 @@ class FakeGateway:
 
     merchant_public: Any
     platform_key: Any
-    script: list[tuple[int, dict, str]] = field(default_factory=list)
+    script: list[tuple[int, dict[str, Any], str]] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -96,7 +98,7 @@ class FakeGateway:
 
 
 @pytest.fixture
-def fake(merchant_key, platform_key) -> Iterator[tuple[FakeGateway, SparkPayClient]]:
+def fake(merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Iterator[tuple[FakeGateway, SparkPayClient]]:
     gateway = FakeGateway(merchant_key.public_key(), platform_key)
     with serve(gateway.app()) as url:
         client = SparkPayClient(
@@ -117,11 +119,11 @@ def order() -> OrderRequest:
         merchant_order_desc="d",
         goods_info="g",
         notify_url="https://shop.example/n",
-        total_amount="12.5",
-    )  # type: ignore[arg-type]
+        total_amount=Decimal("12.5"),
+    )
 
 
-def test_each_call_uses_the_documented_path_and_signed_headers(fake) -> None:
+def test_each_call_uses_the_documented_path_and_signed_headers(fake: tuple[FakeGateway, SparkPayClient]) -> None:
     gateway, client = fake
     client.create_order(order())
     gateway.script.append(
@@ -162,7 +164,7 @@ def test_each_call_uses_the_documented_path_and_signed_headers(fake) -> None:
     assert json.loads(gateway.calls[0]["body"])["total_amount"] == "12.5"
 
 
-def test_every_call_goes_through_one_session(merchant_key, platform_key) -> None:
+def test_every_call_goes_through_one_session(merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> None:
     """Connection reuse is requests' job: the client must keep one Session for all its calls."""
     gateway = FakeGateway(merchant_key.public_key(), platform_key)
     session, seen = requests.Session(), []
@@ -176,14 +178,14 @@ def test_every_call_goes_through_one_session(merchant_key, platform_key) -> None
 
 
 @pytest.mark.parametrize("mode", ["unsigned", "bad"])
-def test_a_badly_signed_answer_is_never_returned_as_data(fake, mode) -> None:
+def test_a_badly_signed_answer_is_never_returned_as_data(fake: tuple[FakeGateway, SparkPayClient], mode: str) -> None:
     gateway, client = fake
     gateway.script.append((200, {"code": 0, "message": "ok", "data": {"cashier_url": "https://evil.example"}}, mode))
     with pytest.raises(SignatureVerificationError):
         client.create_order(order())
 
 
-def test_a_gateway_error_keeps_its_code_and_status(fake) -> None:
+def test_a_gateway_error_keeps_its_code_and_status(fake: tuple[FakeGateway, SparkPayClient]) -> None:
     gateway, client = fake
     gateway.script.append((404, {"code": 43005, "message": "order does not exist", "data": None}, "sign"))
     with pytest.raises(OrderNotFoundError) as error:
@@ -191,7 +193,7 @@ def test_a_gateway_error_keeps_its_code_and_status(fake) -> None:
     assert (error.value.code, error.value.http_status) == (43005, 404)
 
 
-def test_5xx_is_retried_with_the_same_bytes_then_gives_up(fake) -> None:
+def test_5xx_is_retried_with_the_same_bytes_then_gives_up(fake: tuple[FakeGateway, SparkPayClient]) -> None:
     gateway, client = fake
     gateway.script.extend([(500, {"code": 50000, "message": "internal", "data": None}, "sign")] * 2)
     assert client.create_order(order()).cashier_url == "https://pay.example/c/1"
@@ -205,7 +207,7 @@ def test_5xx_is_retried_with_the_same_bytes_then_gives_up(fake) -> None:
     assert len(gateway.calls) == 3
 
 
-def test_a_slow_gateway_times_out(fake) -> None:
+def test_a_slow_gateway_times_out(fake: tuple[FakeGateway, SparkPayClient]) -> None:
     gateway, client = fake
     gateway.delay = 1.5
     with pytest.raises(TransportError) as error:
@@ -213,7 +215,7 @@ def test_a_slow_gateway_times_out(fake) -> None:
     assert isinstance(error.value, GatewayTimeout)
 
 
-def test_an_unreachable_gateway_is_a_transport_error(merchant_key, platform_key) -> None:
+def test_an_unreachable_gateway_is_a_transport_error(merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> None:
     client = SparkPayClient(
         "APP1",
         "M0001",
@@ -228,7 +230,9 @@ def test_an_unreachable_gateway_is_a_transport_error(merchant_key, platform_key)
     client.close()
 
 
-def test_no_secret_in_errors_reprs_or_logs(fake, merchant_key, caplog) -> None:
+def test_no_secret_in_errors_reprs_or_logs(
+    fake: tuple[FakeGateway, SparkPayClient], merchant_key: RSAPrivateKey, caplog: pytest.LogCaptureFixture
+) -> None:
     gateway, client = fake
     caplog.set_level(logging.DEBUG)
     gateway.script.append((400, {"code": 41018, "message": "too many decimals", "data": None}, "sign"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -28,7 +29,7 @@ from sparkpay.errors import (
 from sparkpay.models import format_amount, parse_amount
 
 NOW = int(time.time())
-BASE = dict(
+BASE: dict[str, Any] = dict(
     request_no="R1",
     merchant_order_no="INV-1",
     merchant_application_user_id="u-42",
@@ -56,24 +57,32 @@ BASE = dict(
         ({"merchant_order_currency": "USD"}, "merchant_order_currency"),
         ({"receive_network": (1,)}, "receive_network"),
         ({"receive_network": (5,)}, "receive_network"),
-        ({"divide_detail": DivideDetail(seller_amount="10", seller_addr="0xa", merchant_amount="1")}, "divide_detail"),  # type: ignore[arg-type]
+        (
+            {
+                "divide_detail": DivideDetail(
+                    seller_amount=Decimal("10"), seller_addr="0xa", merchant_amount=Decimal("1")
+                )
+            },
+            "divide_detail",
+        ),
     ],
 )
-def test_every_validation_error_names_its_field(changes, field) -> None:
+def test_every_validation_error_names_its_field(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as error:
-        OrderRequest(**{**BASE, **changes})  # type: ignore[arg-type]
+        OrderRequest(**{**BASE, **changes})
     assert error.value.field == field and str(error.value).startswith(field)
     assert isinstance(error.value, ValueError)
 
 
 def test_split_amounts_are_checked_with_their_field_name() -> None:
+    fields: dict[str, Any] = {"seller_amount": "1.0000001", "seller_addr": "0xa", "merchant_amount": "1"}
     with pytest.raises(ValidationError) as error:
-        DivideDetail(seller_amount="1.0000001", seller_addr="0xa", merchant_amount="1")  # type: ignore[arg-type]
+        DivideDetail(**fields)
     assert error.value.field == "divide_detail.seller_amount"
 
 
 def test_the_normal_payload_is_exactly_the_documented_fields() -> None:
-    request = OrderRequest(**{**BASE, "receive_network": (2, 4), "total_amount": Decimal("12.50")})  # type: ignore[arg-type]
+    request = OrderRequest(**{**BASE, "receive_network": (2, 4), "total_amount": Decimal("12.50")})
     payload = request.to_payload("M0001")
     assert (
         payload["total_amount"] == "12.5" and payload["receive_network"] == "2,4" and payload["merchant_no"] == "M0001"
@@ -100,10 +109,12 @@ def test_the_pro_payload_carries_pairs_and_split() -> None:
     base = {k: v for k, v in BASE.items() if k != "total_amount"}
     request = ProOrderRequest(
         **base,
-        pricing_amount="100",
-        pricing_currency="USD",  # type: ignore[arg-type]
+        pricing_amount=Decimal("100"),
+        pricing_currency="USD",
         available_payment_currency_networks=(CurrencyNetworks("USDT", (4, 2)), CurrencyNetworks("ETH", ())),
-        divide_detail=DivideDetail(seller_amount="90", seller_addr="0x" + "a" * 40, merchant_amount="10"),  # type: ignore[arg-type]
+        divide_detail=DivideDetail(
+            seller_amount=Decimal("90"), seller_addr="0x" + "a" * 40, merchant_amount=Decimal("10")
+        ),
     )
     payload = request.to_payload("M0001")
     assert payload["pricing_amount"] == "100" and payload["pricing_currency"] == "USD"
@@ -146,6 +157,7 @@ def test_a_query_answer_is_read_for_both_editions() -> None:
         None,
         (4,),
     )
+    assert normal.pay_network_info is not None
     assert normal.is_final and normal.pay_network_info.pay_network == 4
     pro = PaymentOrder.from_dict(
         {
@@ -198,7 +210,7 @@ def test_every_documented_code_is_known_and_the_common_ones_are_named() -> None:
         ("available_payment_currency_networks", ["USDT"]),
     ],
 )
-def test_a_field_of_the_wrong_shape_is_named_not_crashed_on(field, value) -> None:
+def test_a_field_of_the_wrong_shape_is_named_not_crashed_on(field: str, value: object) -> None:
     with pytest.raises(MalformedDataError) as refused:
         PaymentOrder.from_dict({"request_no": "R1", "pay_status": "COMPLETED", field: value})
     assert refused.value.field == field

@@ -6,8 +6,10 @@ import base64
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from sparkpay import (
     NotificationDecryptionError,
@@ -33,7 +35,9 @@ def test_the_aes_test_vector_of_section_4_3() -> None:
 
 
 @pytest.mark.parametrize("mgf1", ["sha256", "sha1"])
-def test_seal_then_open_with_either_mgf1_hash(merchant_key, platform_key, mgf1) -> None:
+def test_seal_then_open_with_either_mgf1_hash(
+    merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey, mgf1: str
+) -> None:
     sealed = seal_notification(
         PAYLOAD,
         merchant_public_key=merchant_key.public_key(),
@@ -50,7 +54,7 @@ def test_seal_then_open_with_either_mgf1_hash(merchant_key, platform_key, mgf1) 
     )
 
 
-def test_sign_at_the_top_level_is_accepted(merchant_key, platform_key) -> None:
+def test_sign_at_the_top_level_is_accepted(merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> None:
     envelope = json.loads(
         seal_notification(
             PAYLOAD, merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key, app_id="A"
@@ -63,8 +67,9 @@ def test_sign_at_the_top_level_is_accepted(merchant_key, platform_key) -> None:
     assert opened.order.request_no == "R20250101001"
 
 
-def test_failures_are_clear_exceptions(merchant_key, platform_key, other_key) -> None:
-    keys = {"merchant_private_key": merchant_key, "platform_public_key": platform_key.public_key()}
+def test_failures_are_clear_exceptions(
+    merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey, other_key: RSAPrivateKey
+) -> None:
     good = json.loads(
         seal_notification(
             PAYLOAD, merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key, app_id="A"
@@ -88,11 +93,13 @@ def test_failures_are_clear_exceptions(merchant_key, platform_key, other_key) ->
     ]
     for raw, expected in cases:
         with pytest.raises(expected):
-            open_notification(raw, **keys)
+            open_notification(raw, merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command line")
-def test_a_notification_sealed_with_openssl_opens_in_the_sdk(tmp_path, merchant_key, platform_key) -> None:
+def test_a_notification_sealed_with_openssl_opens_in_the_sdk(
+    tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     aes_key = "abcdefghijklmnopqrstuvwxyz012345"
     (tmp_path / "merchant_pub.pem").write_bytes(signing.public_key_pem(merchant_key.public_key()))
     (tmp_path / "platform.pem").write_bytes(signing.private_key_pem(platform_key))

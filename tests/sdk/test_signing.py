@@ -6,8 +6,10 @@ import base64
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +23,7 @@ def bare_base64(pem: bytes) -> str:
     return "".join(line for line in pem.decode().splitlines() if not line.startswith("-----"))
 
 
-def test_keys_load_from_file_pem_text_bytes_and_bare_base64(tmp_path, merchant_key) -> None:
+def test_keys_load_from_file_pem_text_bytes_and_bare_base64(tmp_path: Path, merchant_key: RSAPrivateKey) -> None:
     private_pem = signing.private_key_pem(merchant_key)
     public_pem = signing.public_key_pem(merchant_key.public_key())
     (tmp_path / "key.pem").write_bytes(private_pem)
@@ -41,7 +43,7 @@ def test_keys_load_from_file_pem_text_bytes_and_bare_base64(tmp_path, merchant_k
 @pytest.mark.parametrize(
     "source", ["", "not a key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", "/no/such/file.pem"]
 )
-def test_a_malformed_key_names_which_key_and_never_its_content(source) -> None:
+def test_a_malformed_key_names_which_key_and_never_its_content(source: str) -> None:
     with pytest.raises(KeyFormatError) as error:
         signing.load_private_key(source, "SPARKPAY_PRIVATE_KEY")
     assert "SPARKPAY_PRIVATE_KEY" in str(error.value)
@@ -49,7 +51,7 @@ def test_a_malformed_key_names_which_key_and_never_its_content(source) -> None:
         assert source[12:] not in str(error.value)
 
 
-def test_a_public_key_is_not_accepted_as_a_private_one(merchant_key) -> None:
+def test_a_public_key_is_not_accepted_as_a_private_one(merchant_key: RSAPrivateKey) -> None:
     with pytest.raises(KeyFormatError):
         signing.load_private_key(signing.public_key_pem(merchant_key.public_key()), "merchant key")
 
@@ -65,7 +67,7 @@ def test_nonces_are_32_upper_case_letters_and_digits_and_unique() -> None:
     assert all(len(n) == 32 and n.isalnum() and n.upper() == n for n in nonces)
 
 
-def test_sign_and_verify_a_message(merchant_key) -> None:
+def test_sign_and_verify_a_message(merchant_key: RSAPrivateKey) -> None:
     body = b'{"request_no":"R1"}'
     headers = signing.sign_message(merchant_key, body)
     signing.verify_message(merchant_key.public_key(), body, headers)
@@ -79,7 +81,9 @@ def test_sign_and_verify_a_message(merchant_key) -> None:
             signing.verify_message(merchant_key.public_key(), *tampered)
 
 
-def test_a_signature_from_another_key_or_not_base64_is_refused(merchant_key, other_key) -> None:
+def test_a_signature_from_another_key_or_not_base64_is_refused(
+    merchant_key: RSAPrivateKey, other_key: RSAPrivateKey
+) -> None:
     with pytest.raises(SignatureVerificationError):
         signing.verify(merchant_key.public_key(), b"data", signing.sign(other_key, b"data"))
     with pytest.raises(SignatureVerificationError):
@@ -87,7 +91,7 @@ def test_a_signature_from_another_key_or_not_base64_is_refused(merchant_key, oth
 
 
 @pytest.mark.parametrize("skew", [-301, 301])
-def test_a_stale_or_future_timestamp_is_refused(merchant_key, skew) -> None:
+def test_a_stale_or_future_timestamp_is_refused(merchant_key: RSAPrivateKey, skew: int) -> None:
     headers = signing.sign_message(merchant_key, b"x", clock=lambda: time.time() + skew)
     with pytest.raises(SignatureVerificationError, match="window"):
         signing.verify_message(merchant_key.public_key(), b"x", headers)
@@ -99,7 +103,7 @@ def test_a_stale_or_future_timestamp_is_refused(merchant_key, skew) -> None:
     position=st.integers(min_value=0),
     flip=st.integers(min_value=1, max_value=255),
 )
-def test_any_single_byte_change_is_rejected(merchant_key, body, position, flip) -> None:
+def test_any_single_byte_change_is_rejected(merchant_key: RSAPrivateKey, body: bytes, position: int, flip: int) -> None:
     signature = signing.sign(merchant_key, body)
     signing.verify(merchant_key.public_key(), body, signature)
     changed = bytearray(body)
@@ -109,7 +113,7 @@ def test_any_single_byte_change_is_rejected(merchant_key, body, position, flip) 
 
 
 @needs_openssl
-def test_known_answer_the_sdk_signs_exactly_as_openssl(tmp_path, merchant_key) -> None:
+def test_known_answer_the_sdk_signs_exactly_as_openssl(tmp_path: Path, merchant_key: RSAPrivateKey) -> None:
     (tmp_path / "key.pem").write_bytes(signing.private_key_pem(merchant_key))
     data = signing.message("1735689600", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", b'{"request_no":"R20250101001"}')
     (tmp_path / "message").write_bytes(data)
@@ -120,7 +124,7 @@ def test_known_answer_the_sdk_signs_exactly_as_openssl(tmp_path, merchant_key) -
 
 
 @needs_openssl
-def test_openssl_verifies_an_sdk_signature(tmp_path, merchant_key) -> None:
+def test_openssl_verifies_an_sdk_signature(tmp_path: Path, merchant_key: RSAPrivateKey) -> None:
     (tmp_path / "pub.pem").write_bytes(signing.public_key_pem(merchant_key.public_key()))
     (tmp_path / "message").write_bytes(b"1735689600\nNONCE\n{}\n")
     (tmp_path / "sig").write_bytes(base64.b64decode(signing.sign(merchant_key, b"1735689600\nNONCE\n{}\n")))

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from werkzeug.serving import make_server
 
 from shop import create_app
 from shop.cli import add_staff
 from sparkpay import seal_notification, signing
-from tests.support import database_url, wait_for  # noqa: F401 - wait_for is re-exported for the test modules
+from tests.support import database_url, running
+
+if TYPE_CHECKING:
+    from shop.models import Order
 
 PASSWORD = "correct horse battery staple"
 
@@ -91,7 +95,7 @@ class Shop:
         with self.app.app_context():
             return list(db.session.scalars(db.select(Order.request_no).order_by(Order.id.desc())))
 
-    def order(self, request_no: str):  # type: ignore[no-untyped-def]
+    def order(self, request_no: str) -> Order:
         """The stored order, read fresh from the database."""
         from shop.extensions import db
         from shop.models import Order
@@ -103,7 +107,7 @@ class Shop:
             return order
 
 
-def statement(shop: Shop, request_no: str, pay_status: str = "COMPLETED", **changes) -> dict:
+def statement(shop: Shop, request_no: str, pay_status: str = "COMPLETED", **changes: Any) -> dict[str, Any]:
     """What the gateway says about an order in a notification (§6 of sparkpay-api.md)."""
     now = int(time.time())
     data = {
@@ -122,7 +126,7 @@ def statement(shop: Shop, request_no: str, pay_status: str = "COMPLETED", **chan
     return data
 
 
-def sealed(shop: Shop, data: dict, merchant_key, platform_key) -> bytes:
+def sealed(shop: Shop, data: dict[str, Any], merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> bytes:
     return seal_notification(
         json.dumps(data).encode(),
         merchant_public_key=merchant_key.public_key(),
@@ -142,11 +146,13 @@ class _LateBoundApp:
 
     app: Any = None
 
-    def __call__(self, environ: dict, start_response: Callable) -> Any:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         return self.app(environ, start_response)
 
 
-def start_shop(tmp_path, merchant_key, platform_key, **overrides: Any) -> Iterator[Shop]:
+def start_shop(
+    tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey, **overrides: Any
+) -> Generator[Shop, None, None]:
     late = _LateBoundApp()
     server = make_server("127.0.0.1", 0, late, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
@@ -164,14 +170,10 @@ def start_shop(tmp_path, merchant_key, platform_key, **overrides: Any) -> Iterat
         **overrides,
     }
     late.app = create_app(config, instance_path=str(tmp_path / "instance"))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield Shop(url, late.app)
+        with running(server):
+            yield Shop(url, late.app)
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
         for name in ("sparkpay_sandbox", "examplepay_sandbox"):
             sandbox = late.app.extensions.get(name)
             if sandbox is not None:
@@ -183,7 +185,7 @@ def start_shop(tmp_path, merchant_key, platform_key, **overrides: Any) -> Iterat
 
 
 @pytest.fixture
-def shop(tmp_path, merchant_key, platform_key) -> Iterator[Shop]:
+def shop(tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Iterator[Shop]:
     yield from start_shop(tmp_path, merchant_key, platform_key)
 
 

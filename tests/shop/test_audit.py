@@ -5,18 +5,24 @@ from __future__ import annotations
 import html
 import re
 
-from .conftest import Shop, csrf_token_in, deliver, sealed, statement, wait_for
+import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from tests.support import wait_for
+
+from .conftest import Shop, csrf_token_in, deliver, sealed, statement
 
 
 def trail(page: str) -> list[str]:
-    listed = re.search(r'<h2 class="card__title">Audit trail</h2>.*?<ol class="timeline">(.*?)</ol>', page, re.S).group(
-        1
-    )
-    items = re.findall(r'<li class="timeline__item[^"]*">(.*?)</li>', listed, re.S)
+    listed = re.search(r'<h2 class="card__title">Audit trail</h2>.*?<ol class="timeline">(.*?)</ol>', page, re.S)
+    assert listed is not None
+    items = re.findall(r'<li class="timeline__item[^"]*">(.*?)</li>', listed.group(1), re.S)
     return [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", item))).strip() for item in items]
 
 
-def test_staff_actions_deliveries_and_checks_share_one_trail(shop: Shop, manager, merchant_key, platform_key) -> None:
+def test_staff_actions_deliveries_and_checks_share_one_trail(
+    shop: Shop, manager: requests.Session, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     request_no = shop.create_order(manager)
     page = manager.get(f"{shop.url}/orders/{request_no}").text
     manager.post(f"{shop.url}/orders/{request_no}/refresh", data={"csrf_token": csrf_token_in(page)})

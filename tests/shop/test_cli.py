@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import requests
 
@@ -35,7 +36,7 @@ def test_create_staff_refuses_bad_input_with_a_reason(shop: Shop) -> None:
     assert "Traceback" not in again.output
 
 
-def test_keygen_writes_a_usable_pair_and_never_overwrites(shop: Shop, tmp_path) -> None:
+def test_keygen_writes_a_usable_pair_and_never_overwrites(shop: Shop, tmp_path: Path) -> None:
     runner = shop.app.test_cli_runner()
     result = runner.invoke(args=["sparkpay", "keygen", str(tmp_path / "keys")])
     assert result.exit_code == 0, result.output

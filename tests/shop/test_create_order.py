@@ -5,8 +5,10 @@ from __future__ import annotations
 import html
 import re
 from decimal import Decimal
+from typing import Any
 
 import pytest
+import requests
 
 from .conftest import Shop
 
@@ -17,7 +19,7 @@ def field_error(page: str, field: str) -> str:
     return html.unescape(match.group(1)) if match else ""
 
 
-def test_normal_order_is_created_and_shows_the_checkout_link(shop: Shop, manager) -> None:
+def test_normal_order_is_created_and_shows_the_checkout_link(shop: Shop, manager: requests.Session) -> None:
     response = shop.post_order_form(manager, amount="12.5", networks=["2"])
     assert response.status_code == 303
     detail = manager.get(shop.url + response.headers["Location"])
@@ -36,7 +38,7 @@ def test_normal_order_is_created_and_shows_the_checkout_link(shop: Shop, manager
     assert order.created_by == "manager@shop.test"
 
 
-def test_pro_order_is_priced_in_fiat_with_the_chosen_pairs(shop: Shop, manager) -> None:
+def test_pro_order_is_priced_in_fiat_with_the_chosen_pairs(shop: Shop, manager: requests.Session) -> None:
     request_no = shop.create_order(
         manager, edition="pro", amount="49.90", currency="USD", currency_networks=["USDT:2", "USDT:4"]
     )
@@ -48,7 +50,7 @@ def test_pro_order_is_priced_in_fiat_with_the_chosen_pairs(shop: Shop, manager) 
     assert "Pro (priced in USD)" in detail
 
 
-def test_revenue_split_is_sent_and_shown(shop: Shop, manager) -> None:
+def test_revenue_split_is_sent_and_shown(shop: Shop, manager: requests.Session) -> None:
     seller = "0x" + "a1" * 20
     request_no = shop.create_order(
         manager, amount="100", split="y", seller_amount="90", seller_addr=seller, merchant_amount="10", networks=["2"]
@@ -86,7 +88,9 @@ def test_revenue_split_is_sent_and_shown(shop: Shop, manager) -> None:
         ),
     ],
 )
-def test_each_bad_field_is_shown_next_to_it(shop: Shop, manager, fields, field, reason) -> None:
+def test_each_bad_field_is_shown_next_to_it(
+    shop: Shop, manager: requests.Session, fields: dict[str, Any], field: str, reason: str
+) -> None:
     response = shop.post_order_form(manager, **fields)
     assert response.status_code == 422
     assert reason.lower() in field_error(response.text, field).lower(), (
@@ -100,7 +104,7 @@ def test_each_bad_field_is_shown_next_to_it(shop: Shop, manager, fields, field, 
         assert db.session.query(Order).count() == 0, "nothing is saved for a refused form"
 
 
-def test_the_gateways_refusal_is_shown_in_plain_words_with_its_code(shop: Shop, manager) -> None:
+def test_the_gateways_refusal_is_shown_in_plain_words_with_its_code(shop: Shop, manager: requests.Session) -> None:
     # The SDK cannot know the gateway's minimum service fee: only the gateway refuses this.
     response = shop.post_order_form(manager, amount="0.000001")
     assert response.status_code == 422
@@ -115,7 +119,7 @@ def test_the_gateways_refusal_is_shown_in_plain_words_with_its_code(shop: Shop, 
         assert (order.status, order.last_error_code) == ("FAILED", 41028)
 
 
-def test_a_split_address_the_gateway_refuses_is_shown_next_to_it(shop: Shop, manager) -> None:
+def test_a_split_address_the_gateway_refuses_is_shown_next_to_it(shop: Shop, manager: requests.Session) -> None:
     response = shop.post_order_form(
         manager, split="y", seller_amount="10", seller_addr="not-an-address", merchant_amount="2.5"
     )
@@ -124,9 +128,11 @@ def test_a_split_address_the_gateway_refuses_is_shown_next_to_it(shop: Shop, man
     assert "address" in field_error(response.text, "seller_addr")
 
 
-def test_sending_the_same_form_twice_creates_one_order(shop: Shop, manager) -> None:
+def test_sending_the_same_form_twice_creates_one_order(shop: Shop, manager: requests.Session) -> None:
     page = manager.get(f"{shop.url}/orders/new").text
-    token = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page).group(1)
+    token_match = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page)
+    assert token_match is not None
+    token = token_match.group(1)
     first = shop.post_order_form(manager, form_token=token)
     second = shop.post_order_form(manager, form_token=token)
     assert first.headers["Location"] == second.headers["Location"]
@@ -138,13 +144,15 @@ def test_sending_the_same_form_twice_creates_one_order(shop: Shop, manager) -> N
         assert db.session.query(Order).count() == 1
 
 
-def test_two_concurrent_submissions_of_one_form_create_one_order(shop: Shop, manager) -> None:
+def test_two_concurrent_submissions_of_one_form_create_one_order(shop: Shop, manager: requests.Session) -> None:
     import threading
 
     page = manager.get(f"{shop.url}/orders/new").text
-    token = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page).group(1)
+    token_match = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page)
+    assert token_match is not None
+    token = token_match.group(1)
     start = threading.Barrier(2)
-    answers: list = []
+    answers: list[requests.Response] = []
 
     def submit() -> None:
         start.wait()

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import requests
 
-from .conftest import Shop, csrf_token_in, wait_for
+from tests.support import wait_for
+
+from .conftest import Shop, csrf_token_in
 
 
 def insert_orders(
@@ -53,7 +55,7 @@ def row_numbers(page: str) -> list[str]:
     return re.findall(r'<tr id="order-([A-Z0-9_]+)"', page)
 
 
-def test_list_is_newest_first_and_paginated(shop: Shop, manager) -> None:
+def test_list_is_newest_first_and_paginated(shop: Shop, manager: requests.Session) -> None:
     numbers = insert_orders(shop, 30)
     first = manager.get(f"{shop.url}/orders").text
     assert row_numbers(first) == list(reversed(numbers))[:25]
@@ -62,7 +64,7 @@ def test_list_is_newest_first_and_paginated(shop: Shop, manager) -> None:
     assert row_numbers(second) == list(reversed(numbers))[25:]
 
 
-def test_list_filters_by_status_date_and_search(shop: Shop, manager) -> None:
+def test_list_filters_by_status_date_and_search(shop: Shop, manager: requests.Session) -> None:
     old = insert_orders(
         shop, 2, status="CLOSED", created_at=datetime(2026, 1, 10, 12, tzinfo=UTC), description="Old closed"
     )
@@ -86,7 +88,7 @@ def poll_url(page: str) -> str:
     return match.group(1).replace("&amp;", "&") if match else ""
 
 
-def test_one_poll_per_page_answers_204_until_a_row_changes(shop: Shop, manager) -> None:
+def test_one_poll_per_page_answers_204_until_a_row_changes(shop: Shop, manager: requests.Session) -> None:
     paid_later = shop.create_order(manager)
     stays_open = shop.create_order(manager)
     page = manager.get(f"{shop.url}/orders").text
@@ -100,20 +102,22 @@ def test_one_poll_per_page_answers_204_until_a_row_changes(shop: Shop, manager) 
     wait_for(lambda: shop.order(paid_later).status == "COMPLETED", what="the payment")
     changed = manager.get(shop.url + url, headers={"HX-Request": "true"})
     assert changed.status_code == 200
-    row = re.search(rf'<tr id="order-{paid_later}" hx-swap-oob="true">.*?</tr>', changed.text, re.S).group(0)
+    row_match = re.search(rf'<tr id="order-{paid_later}" hx-swap-oob="true">.*?</tr>', changed.text, re.S)
+    assert row_match is not None
+    row = row_match.group(0)
     assert "Paid" in row
     next_url = poll_url(changed.text)
     assert stays_open in next_url and paid_later not in next_url, "final rows stop being polled"
     assert manager.get(shop.url + next_url, headers={"HX-Request": "true"}).status_code == 204
 
 
-def test_the_poller_is_gone_when_no_row_is_open(shop: Shop, manager) -> None:
+def test_the_poller_is_gone_when_no_row_is_open(shop: Shop, manager: requests.Session) -> None:
     insert_orders(shop, 2, status="COMPLETED")
     page = manager.get(f"{shop.url}/orders").text
     assert poll_url(page) == ""
 
 
-def test_detail_shows_fields_history_and_on_chain_details(shop: Shop, manager) -> None:
+def test_detail_shows_fields_history_and_on_chain_details(shop: Shop, manager: requests.Session) -> None:
     request_no = shop.create_order(manager, merchant_order_no="INV_2026_001", user_id="alice")
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
     order = wait_for(lambda: (o := shop.order(request_no)).status == "COMPLETED" and o, what="the payment")
@@ -131,10 +135,12 @@ def test_detail_shows_fields_history_and_on_chain_details(shop: Shop, manager) -
     assert "Close order" not in page
 
 
-def test_detail_live_fragment_answers_204_then_286_once_final(shop: Shop, manager) -> None:
+def test_detail_live_fragment_answers_204_then_286_once_final(shop: Shop, manager: requests.Session) -> None:
     request_no = shop.create_order(manager)
     page = manager.get(f"{shop.url}/orders/{request_no}").text
-    live = re.search(r'hx-get="([^"]+/live[^"]*)"', page).group(1).replace("&amp;", "&")
+    live_match = re.search(r'hx-get="([^"]+/live[^"]*)"', page)
+    assert live_match is not None
+    live = live_match.group(1).replace("&amp;", "&")
     assert manager.get(shop.url + live, headers={"HX-Request": "true"}).status_code == 204
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
     wait_for(lambda: shop.order(request_no).status == "COMPLETED", what="the payment")
@@ -147,7 +153,7 @@ def close(shop: Shop, session: requests.Session, request_no: str) -> str:
     return session.post(f"{shop.url}/orders/{request_no}/close", data={"csrf_token": csrf_token_in(detail.text)}).text
 
 
-def test_close_an_unpaid_order(shop: Shop, manager) -> None:
+def test_close_an_unpaid_order(shop: Shop, manager: requests.Session) -> None:
     request_no = shop.create_order(manager)
     page = close(shop, manager, request_no)
     assert "Order closed" in page
@@ -157,7 +163,7 @@ def test_close_an_unpaid_order(shop: Shop, manager) -> None:
     assert shop.sandbox("GET", f"/orders/{request_no}").json()["pay_status"] == "CLOSED"
 
 
-def test_close_of_an_order_paid_meanwhile_is_refused_43006(shop: Shop, manager) -> None:
+def test_close_of_an_order_paid_meanwhile_is_refused_43006(shop: Shop, manager: requests.Session) -> None:
     request_no = shop.create_order(manager)
     shop.sandbox("POST", "/faults", json={"notify_drop": -1})
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
@@ -168,7 +174,7 @@ def test_close_of_an_order_paid_meanwhile_is_refused_43006(shop: Shop, manager) 
     assert shop.order(request_no).status == "COMPLETED"
 
 
-def test_close_of_an_order_the_gateway_already_closed_43007(shop: Shop, manager) -> None:
+def test_close_of_an_order_the_gateway_already_closed_43007(shop: Shop, manager: requests.Session) -> None:
     request_no = shop.create_order(manager)
     shop.sandbox("POST", f"/orders/{request_no}/expire")
     page = close(shop, manager, request_no)
@@ -176,7 +182,7 @@ def test_close_of_an_order_the_gateway_already_closed_43007(shop: Shop, manager)
     assert shop.order(request_no).status == "CLOSED"
 
 
-def test_check_status_now_applies_what_the_gateway_says(shop: Shop, manager) -> None:
+def test_check_status_now_applies_what_the_gateway_says(shop: Shop, manager: requests.Session) -> None:
     request_no = shop.create_order(manager)
     shop.sandbox("POST", "/faults", json={"notify_drop": -1})
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
@@ -186,7 +192,7 @@ def test_check_status_now_applies_what_the_gateway_says(shop: Shop, manager) -> 
     assert shop.order(request_no).status == "COMPLETED"
 
 
-def test_reconcile_settles_an_order_whose_notification_was_dropped(shop: Shop, manager) -> None:
+def test_reconcile_settles_an_order_whose_notification_was_dropped(shop: Shop, manager: requests.Session) -> None:
     paid = shop.create_order(manager)
     expired = shop.create_order(manager)
     untouched = shop.create_order(manager)
@@ -202,7 +208,7 @@ def test_reconcile_settles_an_order_whose_notification_was_dropped(shop: Shop, m
     assert shop.order(untouched).status == "UNPAID"
 
 
-def test_an_unanswered_create_is_kept_and_finished_by_reconcile(shop: Shop, manager) -> None:
+def test_an_unanswered_create_is_kept_and_finished_by_reconcile(shop: Shop, manager: requests.Session) -> None:
     shop.sandbox("POST", "/faults", json={"api_http_500": -1})
     response = shop.post_order_form(manager)
     assert response.status_code == 303
@@ -217,7 +223,7 @@ def test_an_unanswered_create_is_kept_and_finished_by_reconcile(shop: Shop, mana
     assert order.status == "UNPAID" and order.cashier_url
 
 
-def test_reconcile_exits_nonzero_when_the_gateway_is_unreachable(shop: Shop, manager) -> None:
+def test_reconcile_exits_nonzero_when_the_gateway_is_unreachable(shop: Shop, manager: requests.Session) -> None:
     shop.create_order(manager)
     shop.sandbox("POST", "/faults", json={"api_http_500": -1})
     result = shop.app.test_cli_runner().invoke(args=["sparkpay", "reconcile"])

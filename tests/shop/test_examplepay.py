@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from examplepay.signing import authorize
+from tests.support import wait_for
 
-from .conftest import Shop, csrf_token_in, start_shop, wait_for
+from .conftest import Shop, csrf_token_in, start_shop
 
 PAYER = {"payer_name": "Asha Rao", "payer_email": "asha@example.com", "payer_phone": "9000000000"}
 
 
-def examplepay(shop: Shop, path: str, **kwargs) -> requests.Response:  # type: ignore[no-untyped-def]
+def examplepay(shop: Shop, path: str, **kwargs: Any) -> requests.Response:
     response = requests.post(f"{shop.url}/examplepay-sandbox/control{path}", timeout=10, **kwargs)
     assert response.status_code < 400, response.text
     return response
@@ -26,7 +31,9 @@ def examplepay(shop: Shop, path: str, **kwargs) -> requests.Response:  # type: i
 
 def create(shop: Shop, session: requests.Session, **fields: str) -> str:
     page = session.get(f"{shop.url}/orders/new", params={"edition": "examplepay"}).text
-    token = re.search(r'name="form_token" type="hidden" value="([^"]*)"', page).group(1)
+    token_match = re.search(r'name="form_token" type="hidden" value="([^"]*)"', page)
+    assert token_match is not None
+    token = token_match.group(1)
     data = {
         "csrf_token": csrf_token_in(page),
         "edition": "examplepay",
@@ -42,7 +49,7 @@ def create(shop: Shop, session: requests.Session, **fields: str) -> str:
     return response.headers["Location"].rsplit("/", 1)[1]
 
 
-def paid(shop: Shop, manager) -> str:  # type: ignore[no-untyped-def]
+def paid(shop: Shop, manager: requests.Session) -> str:
     request_no = create(shop, manager)
     examplepay(shop, f"/payments/{request_no}/pay")
     wait_for(lambda: shop.order(request_no).status == "COMPLETED", what="the payment notification")
@@ -53,7 +60,7 @@ def text_of(page: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
 
 
-def test_the_form_offers_examplepay_and_the_order_gets_a_payment_page(shop: Shop, manager) -> None:
+def test_the_form_offers_examplepay_and_the_order_gets_a_payment_page(shop: Shop, manager: requests.Session) -> None:
     form = manager.get(f"{shop.url}/orders/new").text
     assert "ExamplePay (UPI or PIX)" in form
     request_no = create(shop, manager)
@@ -65,6 +72,7 @@ def test_the_form_offers_examplepay_and_the_order_gets_a_payment_page(shop: Shop
         "INR",
     )
     assert order.payer == {"name": "Asha Rao", "email": "asha@example.com", "phone": "9000000000"}
+    assert order.cashier_url is not None
     assert order.cashier_url.startswith(f"{shop.url}/examplepay-sandbox/pay/") and order.payment_order_no
     detail = text_of(manager.get(f"{shop.url}/orders/{request_no}").text)
     assert "Gateway ExamplePay" in detail and "Asha Rao" in detail and "Close order" not in detail
@@ -72,7 +80,7 @@ def test_the_form_offers_examplepay_and_the_order_gets_a_payment_page(shop: Shop
     assert "ExamplePay's secure payment page" in pay_page and "Payments by ExamplePay" in pay_page
 
 
-def test_bad_fields_are_shown_next_to_them(shop: Shop, manager) -> None:
+def test_bad_fields_are_shown_next_to_them(shop: Shop, manager: requests.Session) -> None:
     page = manager.get(f"{shop.url}/orders/new", params={"edition": "examplepay"}).text
     response = manager.post(
         f"{shop.url}/orders/new",
@@ -90,9 +98,12 @@ def test_bad_fields_are_shown_next_to_them(shop: Shop, manager) -> None:
     assert shop.order_numbers() == []
 
 
-def test_the_shopper_pays_on_the_hosted_page_and_returns_to_a_true_status(shop: Shop, manager) -> None:
+def test_the_shopper_pays_on_the_hosted_page_and_returns_to_a_true_status(
+    shop: Shop, manager: requests.Session
+) -> None:
     request_no = create(shop, manager)
     cashier = shop.order(request_no).cashier_url
+    assert cashier is not None
     assert "499.00" in requests.get(cashier).text
     back = requests.post(cashier, data={"action": "pay"}, allow_redirects=False)
     target = urlsplit(back.headers["Location"])
@@ -108,12 +119,12 @@ def test_the_shopper_pays_on_the_hosted_page_and_returns_to_a_true_status(shop: 
     assert [e.source for e in order.events if e.from_status != e.to_status][-1] in ("webhook", "query")
 
 
-def test_a_forged_notification_is_refused_and_changes_nothing(shop: Shop, manager) -> None:
+def test_a_forged_notification_is_refused_and_changes_nothing(shop: Shop, manager: requests.Session) -> None:
     request_no = create(shop, manager)
     order = shop.order(request_no)
     body = (
-        '{"event":"PAYMENT","data":{"paymentNo":"%s","merchantTradeNo":"%s","amount":"499.00","currency":"INR","status":"PAID"}}'
-        % (order.payment_order_no, request_no)
+        f'{{"event":"PAYMENT","data":{{"paymentNo":"{order.payment_order_no}","merchantTradeNo":"{request_no}",'
+        '"amount":"499.00","currency":"INR","status":"PAID"}}'
     ).encode()
     forged = authorize(shop.app.config["EXAMPLEPAY_APP_ID"], "0" * 32, "POST", f"{shop.url}/webhooks/examplepay", body)
     for headers in ({"Authorization": forged.header()}, {}):
@@ -127,7 +138,9 @@ def test_a_forged_notification_is_refused_and_changes_nothing(shop: Shop, manage
     assert inspector.count("Refused (not verified)") >= 2 and "ExamplePay" in inspector
 
 
-def test_a_missed_notification_is_caught_by_a_status_check_and_by_reconciliation(shop: Shop, manager) -> None:
+def test_a_missed_notification_is_caught_by_a_status_check_and_by_reconciliation(
+    shop: Shop, manager: requests.Session
+) -> None:
     examplepay(shop, "/notifications/pause")
     checked, reconciled = create(shop, manager), create(shop, manager)
     examplepay(shop, f"/payments/{checked}/pay")
@@ -143,7 +156,9 @@ def test_a_missed_notification_is_caught_by_a_status_check_and_by_reconciliation
     assert shop.order(checked).notifications[0].outcome == "duplicate"
 
 
-def test_a_refund_is_confirmed_and_written_in_the_history(shop: Shop, manager, viewer) -> None:
+def test_a_refund_is_confirmed_and_written_in_the_history(
+    shop: Shop, manager: requests.Session, viewer: requests.Session
+) -> None:
     request_no = paid(shop, manager)
     page = manager.get(f"{shop.url}/orders/{request_no}").text
     assert 'value="499.00"' in page and "Yes, refund" in page
@@ -194,7 +209,7 @@ def test_a_refund_is_confirmed_and_written_in_the_history(shop: Shop, manager, v
     assert "Yes, refund" not in manager.get(f"{shop.url}/orders/{request_no}").text, "nothing left to refund"
 
 
-def test_an_unanswered_refund_is_sent_again_under_the_same_number(shop: Shop, manager) -> None:
+def test_an_unanswered_refund_is_sent_again_under_the_same_number(shop: Shop, manager: requests.Session) -> None:
     request_no = paid(shop, manager)
     token = csrf_token_in(manager.get(f"{shop.url}/orders/{request_no}").text)
     examplepay(
@@ -228,7 +243,7 @@ def test_an_unanswered_refund_is_sent_again_under_the_same_number(shop: Shop, ma
 
 
 @pytest.fixture
-def sparkpay_only(tmp_path, merchant_key, platform_key):  # type: ignore[no-untyped-def]
+def sparkpay_only(tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Iterator[Shop]:
     yield from start_shop(tmp_path, merchant_key, platform_key, SANDBOX_ENABLED="0")
 
 

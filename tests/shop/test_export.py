@@ -9,10 +9,13 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import requests
+
 from shop.extensions import db
 from shop.models import Order
+from tests.support import wait_for
 
-from .conftest import PASSWORD, Shop, csrf_token_in, wait_for
+from .conftest import PASSWORD, Shop, csrf_token_in
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -21,7 +24,7 @@ def rows_of(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_the_export_keeps_exact_amounts_utc_times_and_the_lists_filters(shop: Shop, manager) -> None:
+def test_the_export_keeps_exact_amounts_utc_times_and_the_lists_filters(shop: Shop, manager: requests.Session) -> None:
     paid = shop.create_order(manager, amount="12.345678", networks=["2"], description="Exact amount")
     open_one = shop.create_order(manager, amount="0.5", networks=["2"], description="Still open")
     shop.sandbox("POST", f"/orders/{paid}/pay", json={"network": 2})
@@ -49,14 +52,14 @@ def test_the_export_keeps_exact_amounts_utc_times_and_the_lists_filters(shop: Sh
     assert rows_of(manager.get(f"{shop.url}/orders.csv", params={"q": "exact"}).text)[0]["request_no"] == paid
 
 
-def test_the_list_links_to_the_export_with_its_filters(shop: Shop, manager) -> None:
+def test_the_list_links_to_the_export_with_its_filters(shop: Shop, manager: requests.Session) -> None:
     shop.create_order(manager, networks=["2"])
     page = manager.get(f"{shop.url}/orders", params={"status": "UNPAID", "q": "tea"}).text
     link = re.search(r'href="(/orders\.csv\?[^"]+)"[^>]*download>Export CSV', page)
     assert link and "status=UNPAID" in link.group(1) and "q=tea" in link.group(1)
 
 
-def test_text_a_spreadsheet_would_run_as_a_formula_is_defused(shop: Shop, manager) -> None:
+def test_text_a_spreadsheet_would_run_as_a_formula_is_defused(shop: Shop, manager: requests.Session) -> None:
     shop.create_order(
         manager, networks=["2"], description='=HYPERLINK("http://evil.example")', merchant_order_no="+1-555"
     )
@@ -65,7 +68,7 @@ def test_text_a_spreadsheet_would_run_as_a_formula_is_defused(shop: Shop, manage
     assert row["merchant_order_no"] == "'+1-555"
 
 
-def test_a_viewer_may_export(shop: Shop, viewer) -> None:
+def test_a_viewer_may_export(shop: Shop, viewer: requests.Session) -> None:
     assert viewer.get(f"{shop.url}/orders.csv").status_code == 200
 
 
@@ -74,7 +77,7 @@ def test_a_large_export_is_streamed_in_flat_memory(shop: Shop) -> None:
     start = datetime.now(UTC) - timedelta(days=30)
     with shop.app.app_context():
         db.session.execute(
-            Order.__table__.insert(),
+            Order.metadata.tables[Order.__tablename__].insert(),
             [
                 dict(
                     request_no=f"SPEXPORT{i:08d}",

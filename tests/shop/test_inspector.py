@@ -6,6 +6,8 @@ import html
 import re
 
 import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from shop.extensions import db
 from shop.models import Notification, Order, OrderEvent
@@ -14,7 +16,9 @@ from .conftest import Shop, csrf_token_in, deliver, sealed, statement
 
 
 @pytest.fixture
-def paid(shop: Shop, manager, merchant_key, platform_key) -> tuple[str, int]:
+def paid(
+    shop: Shop, manager: requests.Session, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> tuple[str, int]:
     """An order paid by a genuine delivery: (request number, delivery id)."""
     request_no = shop.create_order(manager, networks=["2"])
     assert deliver(shop, sealed(shop, statement(shop, request_no), merchant_key, platform_key)).text == "SUCCESS"
@@ -26,7 +30,7 @@ def _delivery_ids(shop: Shop) -> list[int]:
         return list(db.session.scalars(db.select(Notification.id).order_by(Notification.id)))
 
 
-def replay(shop: Shop, session, delivery_id: int) -> str:
+def replay(shop: Shop, session: requests.Session, delivery_id: int) -> str:
     """Press "Replay" on the delivery's page; return the page it lands on."""
     page = session.get(f"{shop.url}/deliveries/{delivery_id}").text
     response = session.post(f"{shop.url}/deliveries/{delivery_id}/replay", data={"csrf_token": csrf_token_in(page)})
@@ -35,7 +39,7 @@ def replay(shop: Shop, session, delivery_id: int) -> str:
 
 
 def test_every_delivery_is_listed_with_its_verification_and_result(
-    shop: Shop, manager, paid, merchant_key, other_key
+    shop: Shop, manager: requests.Session, paid: tuple[str, int], merchant_key: RSAPrivateKey, other_key: RSAPrivateKey
 ) -> None:
     request_no, _ = paid
     assert (
@@ -49,7 +53,9 @@ def test_every_delivery_is_listed_with_its_verification_and_result(
     assert "<td>Refused (not verified)</td>" in refused_only and "<td>Applied</td>" not in refused_only
 
 
-def test_a_delivery_shows_headers_body_payload_and_what_it_changed(shop: Shop, manager, paid) -> None:
+def test_a_delivery_shows_headers_body_payload_and_what_it_changed(
+    shop: Shop, manager: requests.Session, paid: tuple[str, int]
+) -> None:
     request_no, delivery_id = paid
     page = html.unescape(manager.get(f"{shop.url}/deliveries/{delivery_id}").text)
     assert "Yes: the platform key signed it" in page
@@ -61,7 +67,7 @@ def test_a_delivery_shows_headers_body_payload_and_what_it_changed(shop: Shop, m
 
 
 def test_a_refused_delivery_shows_why_and_cannot_be_replayed(
-    shop: Shop, manager, paid, merchant_key, other_key
+    shop: Shop, manager: requests.Session, paid: tuple[str, int], merchant_key: RSAPrivateKey, other_key: RSAPrivateKey
 ) -> None:
     request_no, _ = paid
     deliver(shop, sealed(shop, statement(shop, request_no), merchant_key, other_key))
@@ -71,7 +77,9 @@ def test_a_refused_delivery_shows_why_and_cannot_be_replayed(
     assert "Only a verified delivery can be replayed" in replay(shop, manager, refused)
 
 
-def test_replay_reapplies_a_lost_change_once_and_is_idempotent(shop: Shop, manager, paid) -> None:
+def test_replay_reapplies_a_lost_change_once_and_is_idempotent(
+    shop: Shop, manager: requests.Session, paid: tuple[str, int]
+) -> None:
     request_no, delivery_id = paid
     # An older backup is restored: the order no longer knows it was paid.
     with shop.app.app_context():
@@ -103,7 +111,7 @@ def test_replay_reapplies_a_lost_change_once_and_is_idempotent(shop: Shop, manag
     assert detail.count(f"Replay of notification #{delivery_id}") == 2
 
 
-def test_a_viewer_may_inspect_but_not_replay(shop: Shop, viewer, paid) -> None:
+def test_a_viewer_may_inspect_but_not_replay(shop: Shop, viewer: requests.Session, paid: tuple[str, int]) -> None:
     _, delivery_id = paid
     page = viewer.get(f"{shop.url}/deliveries/{delivery_id}").text
     assert "Replay" not in page
@@ -111,6 +119,6 @@ def test_a_viewer_may_inspect_but_not_replay(shop: Shop, viewer, paid) -> None:
     assert response.status_code == 403
 
 
-def test_an_unknown_delivery_is_a_404_page(shop: Shop, manager) -> None:
+def test_an_unknown_delivery_is_a_404_page(shop: Shop, manager: requests.Session) -> None:
     response = manager.get(f"{shop.url}/deliveries/999")
     assert response.status_code == 404 and "There is no delivery #999." in response.text

@@ -5,11 +5,15 @@ from __future__ import annotations
 import html
 import re
 
+import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
 from shop.lifecycle import EDGES, NODES
 from shop.models import CREATING
 from shop.orders import TRANSITIONS
+from tests.support import wait_for
 
-from .conftest import Shop, csrf_token_in, deliver, sealed, statement, wait_for
+from .conftest import Shop, csrf_token_in, deliver, sealed, statement
 
 
 def test_the_drawing_has_every_allowed_move_and_no_other() -> None:
@@ -31,14 +35,16 @@ def node_classes(page: str) -> dict[str, str]:
 
 
 def steps(page: str) -> list[str]:
-    listed = re.search(r'<ol class="lifecycle__steps">(.*?)</ol>', page, re.S).group(1)
+    listed_match = re.search(r'<ol class="lifecycle__steps">(.*?)</ol>', page, re.S)
+    assert listed_match is not None
+    listed = listed_match.group(1)
     return [
         re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", item))).strip()
         for item in re.findall(r"<li[^>]*>(.*?)</li>", listed, re.S)
     ]
 
 
-def test_a_paid_order_shows_its_path_with_time_and_source(shop: Shop, manager) -> None:
+def test_a_paid_order_shows_its_path_with_time_and_source(shop: Shop, manager: requests.Session) -> None:
     request_no = shop.create_order(manager)
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
     wait_for(lambda: shop.order(request_no).status == "COMPLETED", what="the payment")
@@ -55,7 +61,9 @@ def test_a_paid_order_shows_its_path_with_time_and_source(shop: Shop, manager) -
     assert '<title id="lifecycle-summary">Path: new → Creating → Awaiting payment → Paid</title>' in page
 
 
-def test_a_payment_after_the_close_is_drawn_as_such(shop: Shop, manager, merchant_key, platform_key) -> None:
+def test_a_payment_after_the_close_is_drawn_as_such(
+    shop: Shop, manager: requests.Session, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     request_no = shop.create_order(manager)
     detail = manager.get(f"{shop.url}/orders/{request_no}")
     manager.post(f"{shop.url}/orders/{request_no}/close", data={"csrf_token": csrf_token_in(detail.text)})
@@ -70,7 +78,7 @@ def test_a_payment_after_the_close_is_drawn_as_such(shop: Shop, manager, merchan
     assert steps(page)[2].endswith("close · manager@shop.test")
 
 
-def test_the_live_part_redraws_it(shop: Shop, manager) -> None:
+def test_the_live_part_redraws_it(shop: Shop, manager: requests.Session) -> None:
     request_no = shop.create_order(manager)
     before = manager.get(f"{shop.url}/orders/{request_no}/live?v=0").text
     assert "is-current" in node_classes(before)["UNPAID"]

@@ -6,10 +6,14 @@ import html
 import re
 from datetime import UTC, datetime
 
-from .conftest import Shop, wait_for
+import requests
+
+from tests.support import wait_for
+
+from .conftest import Shop
 
 
-def test_the_overview_charts_orders_paid_volume_and_networks(shop: Shop, manager) -> None:
+def test_the_overview_charts_orders_paid_volume_and_networks(shop: Shop, manager: requests.Session) -> None:
     paid_on_ethereum = shop.create_order(manager, amount="12.5", networks=["2"])
     paid_on_polygon = shop.create_order(manager, amount="0.25", networks=["4"])
     shop.create_order(manager, amount="3", networks=["2"])
@@ -32,6 +36,6 @@ def test_the_overview_charts_orders_paid_volume_and_networks(shop: Shop, manager
     assert sorted(shares) == [("Ethereum", "50"), ("Polygon", "50")], shares
 
 
-def test_an_empty_shop_says_so(shop: Shop, manager) -> None:
+def test_an_empty_shop_says_so(shop: Shop, manager: requests.Session) -> None:
     page = manager.get(f"{shop.url}/").text
     assert "<strong>0 orders</strong>" in page and "No payments in the last 30 days." in page

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 from decimal import Decimal
+from pathlib import Path
 
 import flask_migrate
+import requests
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from flask import Flask
 from sqlalchemy import create_engine, inspect, text
 
@@ -22,7 +25,7 @@ from .conftest import Shop
 HEAD = "0004_examplepay"
 
 
-def make_app(tmp_path, url: str, merchant_key, platform_key):  # type: ignore[no-untyped-def]
+def make_app(tmp_path: Path, url: str, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Flask:
     return create_app(
         {
             "DATABASE_URL": url,
@@ -47,7 +50,7 @@ def version_of(url: str) -> str | None:
     return version
 
 
-def previous_version_database(tmp_path, *, before_migrations: bool) -> str:  # type: ignore[no-untyped-def]
+def previous_version_database(tmp_path: Path, *, before_migrations: bool) -> str:
     """A database at the baseline schema holding one order, as the last release left it; with
     ``before_migrations``, made the way that release made it (no alembic_version table)."""
     url = database_url(tmp_path)
@@ -95,7 +98,7 @@ def previous_version_database(tmp_path, *, before_migrations: bool) -> str:  # t
 
 
 def test_an_empty_database_gets_the_newest_schema_and_it_matches_the_models(
-    tmp_path, merchant_key, platform_key
+    tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
 ) -> None:
     url = database_url(tmp_path)
     app = make_app(tmp_path, url, merchant_key, platform_key)
@@ -107,7 +110,9 @@ def test_an_empty_database_gets_the_newest_schema_and_it_matches_the_models(
     assert differences == [], "models changed without a migration: flask --app app db migrate -m '...'"
 
 
-def test_a_previous_version_database_is_upgraded_and_keeps_its_data(tmp_path, merchant_key, platform_key) -> None:
+def test_a_previous_version_database_is_upgraded_and_keeps_its_data(
+    tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     for before_migrations in (False, True):
         folder = tmp_path / ("made-by-create-all" if before_migrations else "at-baseline")
         folder.mkdir()
@@ -128,7 +133,9 @@ def test_a_previous_version_database_is_upgraded_and_keeps_its_data(tmp_path, me
             db.engine.dispose()
 
 
-def test_starting_twice_changes_nothing(tmp_path, merchant_key, platform_key) -> None:
+def test_starting_twice_changes_nothing(
+    tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     url = database_url(tmp_path)
     for _ in range(2):
         app = make_app(tmp_path, url, merchant_key, platform_key)
@@ -165,7 +172,7 @@ def test_of_many_processes_asking_at_once_exactly_one_gets_the_lease(shop: Shop)
     assert sorted(results) == [False] * 7 + [True]
 
 
-def test_reconcile_skips_while_another_instance_holds_the_lease(shop: Shop, manager) -> None:
+def test_reconcile_skips_while_another_instance_holds_the_lease(shop: Shop, manager: requests.Session) -> None:
     request_no = shop.create_order(manager, networks=["2"])
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
     with shop.app.app_context():

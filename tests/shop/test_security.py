@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from sparkpay import signing
 
@@ -50,7 +52,9 @@ def test_an_htmx_poll_from_an_expired_session_redirects_the_whole_page(shop: Sho
     assert response.headers["HX-Redirect"].startswith("/login?next=")
 
 
-def test_a_viewer_can_read_but_not_create_or_close(shop: Shop, manager, viewer) -> None:
+def test_a_viewer_can_read_but_not_create_or_close(
+    shop: Shop, manager: requests.Session, viewer: requests.Session
+) -> None:
     request_no = shop.create_order(manager)
     detail = viewer.get(f"{shop.url}/orders/{request_no}")
     assert detail.status_code == 200
@@ -64,7 +68,7 @@ def test_a_viewer_can_read_but_not_create_or_close(shop: Shop, manager, viewer) 
     assert shop.order(request_no).status == "UNPAID"
 
 
-def test_a_post_without_csrf_token_is_refused(shop: Shop, manager) -> None:
+def test_a_post_without_csrf_token_is_refused(shop: Shop, manager: requests.Session) -> None:
     request_no = shop.create_order(manager)
     without = manager.post(f"{shop.url}/orders/{request_no}/close", data={})
     assert without.status_code == 400 and "form has expired" in without.text
@@ -95,7 +99,9 @@ def test_security_headers_and_cookie_flags(shop: Shop) -> None:
     assert " style=" not in response.text, "no inline style"
 
 
-def test_the_session_cookie_is_secure_behind_https(tmp_path, merchant_key, platform_key) -> None:
+def test_the_session_cookie_is_secure_behind_https(
+    tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     from .conftest import start_shop
 
     for shop in start_shop(tmp_path, merchant_key, platform_key, PUBLIC_BASE_URL="https://shop.example"):
@@ -157,7 +163,13 @@ def test_next_to_a_local_page_is_kept(shop: Shop) -> None:
     assert response.headers["Location"] == "/orders/new?edition=pro"
 
 
-def test_no_secret_reaches_a_page_or_a_log(shop: Shop, manager, merchant_key, platform_key, caplog) -> None:
+def test_no_secret_reaches_a_page_or_a_log(
+    shop: Shop,
+    manager: requests.Session,
+    merchant_key: RSAPrivateKey,
+    platform_key: RSAPrivateKey,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     request_no = shop.create_order(manager)
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})

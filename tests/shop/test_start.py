@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from sparkpay import signing
 
@@ -22,10 +23,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
-def start(tmp_path: Path, **env: str) -> tuple[subprocess.Popen, str, list[str]]:
+def start(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[str], str, list[str]]:
     """Run `python app.py` until it prints its stop hint; return the process, its URL and its output."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKPAY_", "SANDBOX_"))}
@@ -38,6 +40,7 @@ def start(tmp_path: Path, **env: str) -> tuple[subprocess.Popen, str, list[str]]
         stderr=subprocess.STDOUT,
         text=True,
     )
+    assert process.stdout is not None
     lines: list[str] = []
     while not lines or "Press Ctrl+C" not in lines[-1]:
         line = process.stdout.readline()
@@ -58,9 +61,10 @@ def start(tmp_path: Path, **env: str) -> tuple[subprocess.Popen, str, list[str]]
     return process, url, lines
 
 
-def stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen[str]) -> None:
     process.terminate()
     process.wait(10)
+    assert process.stdout is not None
     process.stdout.close()
 
 
@@ -68,7 +72,9 @@ def test_one_command_starts_a_complete_sandbox_shop(tmp_path: Path) -> None:
     process, url, lines = start(tmp_path)
     try:
         output = "".join(lines)
-        password = re.search(r"as demo@sparkpay\.local with password (\S+)", output).group(1)
+        password_match = re.search(r"as demo@sparkpay\.local with password (\S+)", output)
+        assert password_match is not None
+        password = password_match.group(1)
         assert requests.get(f"{url}/healthz").json() == {"status": "ok", "database": "ok"}
         session = requests.Session()
         token = csrf_token_in(session.get(f"{url}/login").text)
@@ -84,7 +90,9 @@ def test_one_command_starts_a_complete_sandbox_shop(tmp_path: Path) -> None:
         stop(process)
 
 
-def test_with_a_real_gateway_configured_no_demo_account_is_made(tmp_path: Path, merchant_key, platform_key) -> None:
+def test_with_a_real_gateway_configured_no_demo_account_is_made(
+    tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     process, url, lines = start(
         tmp_path,
         SPARKPAY_BASE_URL="https://api.sparkpay.invalid",

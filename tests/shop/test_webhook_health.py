@@ -6,11 +6,16 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
+from pathlib import Path
+
+import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from shop.extensions import db
 from shop.models import Notification, Order, now_utc
+from tests.support import wait_for
 
-from .conftest import Shop, deliver, sealed, start_shop, statement, wait_for
+from .conftest import Shop, deliver, sealed, start_shop, statement
 
 
 def text_of(page: str) -> str:
@@ -18,7 +23,11 @@ def text_of(page: str) -> str:
 
 
 def test_the_panel_counts_accepted_and_refused_with_reasons(
-    shop: Shop, manager, merchant_key, platform_key, other_key
+    shop: Shop,
+    manager: requests.Session,
+    merchant_key: RSAPrivateKey,
+    platform_key: RSAPrivateKey,
+    other_key: RSAPrivateKey,
 ) -> None:
     request_no = shop.create_order(manager)
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
@@ -29,11 +38,13 @@ def test_the_panel_counts_accepted_and_refused_with_reasons(
     deliver(shop, b"not json at all")
 
     page = manager.get(f"{shop.url}/deliveries").text
-    panel = text_of(re.search(r'<section class="card stack" id="webhook-health".*?</section>', page, re.S).group(0))
+    health = re.search(r'<section class="card stack" id="webhook-health".*?</section>', page, re.S)
+    assert health is not None
+    panel = text_of(health.group(0))
     assert re.search(r"Accepted per day 1 delivery", panel) and re.search(r"Refused per day 3 deliveries", panel)
-    reasons = re.findall(
-        r"<li><strong>(\d+)</strong> × (.*?)</li>", re.search(r'id="refusal-reasons">(.*?)</ul>', page, re.S).group(1)
-    )
+    listed = re.search(r'id="refusal-reasons">(.*?)</ul>', page, re.S)
+    assert listed is not None
+    reasons = re.findall(r"<li><strong>(\d+)</strong> × (.*?)</li>", listed.group(1))
     assert [count for count, _ in reasons] == ["2", "1"]
     assert "signature" in reasons[0][1] and "JSON" in reasons[1][1]
     good = wait_for(lambda: [n for n in shop.order(request_no).notifications if n.verified], what="the good delivery")[
@@ -42,7 +53,7 @@ def test_the_panel_counts_accepted_and_refused_with_reasons(
     assert f"Last good delivery SparkPay: #{good.id} , " in panel
 
 
-def age(shop: Shop, model, minutes: int) -> None:  # type: ignore[no-untyped-def]
+def age(shop: Shop, model: type[Order] | type[Notification], minutes: int) -> None:
     """Make every row of ``model`` as old as that (the silence is about time gone by)."""
     column = Order.created_at if model is Order else Notification.received_at
     with shop.app.app_context():
@@ -50,20 +61,22 @@ def age(shop: Shop, model, minutes: int) -> None:  # type: ignore[no-untyped-def
         db.session.commit()
 
 
-def test_a_banner_warns_when_orders_wait_and_nothing_arrives(tmp_path, merchant_key, platform_key) -> None:
+def test_a_banner_warns_when_orders_wait_and_nothing_arrives(
+    tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     for shop in start_shop(tmp_path, merchant_key, platform_key, WEBHOOK_SILENCE_MINUTES=30):
         manager = shop.sign_in()
         request_no = shop.create_order(manager)
         assert 'id="webhook-silence"' not in manager.get(f"{shop.url}/orders").text, "a new order is not a silence"
 
         age(shop, Order, 45)
-        banner = text_of(
-            re.search(
-                r'<div class="alert alert--warning" role="alert" id="webhook-silence">.*?</div>',
-                manager.get(f"{shop.url}/").text,
-                re.S,
-            ).group(0)
+        silence = re.search(
+            r'<div class="alert alert--warning" role="alert" id="webhook-silence">.*?</div>',
+            manager.get(f"{shop.url}/").text,
+            re.S,
         )
+        assert silence is not None
+        banner = text_of(silence.group(0))
         assert "No notification has ever arrived from the gateways, while 1 orders await payment." in banner
         assert f"{shop.url}/webhooks/sparkpay" in banner
 
@@ -76,7 +89,9 @@ def test_a_banner_warns_when_orders_wait_and_nothing_arrives(tmp_path, merchant_
         assert "webhook-silence" not in poll, "not in the fragments htmx swaps"
 
 
-def test_the_warning_can_be_turned_off(tmp_path, merchant_key, platform_key) -> None:
+def test_the_warning_can_be_turned_off(
+    tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     for shop in start_shop(tmp_path, merchant_key, platform_key, WEBHOOK_SILENCE_MINUTES=0):
         manager = shop.sign_in()
         shop.create_order(manager)

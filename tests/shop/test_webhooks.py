@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from .conftest import Shop, deliver, sealed, statement, wait_for
+from tests.support import wait_for
+
+from .conftest import Shop, deliver, sealed, statement
 
 
 @pytest.fixture
-def unpaid(shop: Shop, manager) -> str:
+def unpaid(shop: Shop, manager: requests.Session) -> str:
     """An UNPAID normal order of 12.5 USDT."""
     return shop.create_order(manager, amount="12.5", networks=["2"])
 
@@ -19,7 +24,9 @@ def outcomes(shop: Shop, request_no: str) -> list[str]:
     return [n.outcome for n in shop.order(request_no).notifications]
 
 
-def test_a_payment_at_the_sandbox_completes_the_order_through_the_webhook(shop: Shop, manager, unpaid) -> None:
+def test_a_payment_at_the_sandbox_completes_the_order_through_the_webhook(
+    shop: Shop, manager: requests.Session, unpaid: str
+) -> None:
     shop.sandbox("POST", f"/orders/{unpaid}/pay", json={"network": 2})
     order = wait_for(lambda: (o := shop.order(unpaid)).status == "COMPLETED" and o, what="the notification")
 
@@ -33,17 +40,17 @@ def test_a_payment_at_the_sandbox_completes_the_order_through_the_webhook(shop: 
     assert any(a.get("http_status") == 200 for d in _attempts(deliveries) for a in [d])
 
 
-def _attempts(deliveries) -> list[dict]:
+def _attempts(deliveries: Any) -> list[dict[str, Any]]:
     """The sandbox delivery log's attempts, whatever its nesting."""
     items = deliveries.get("deliveries", deliveries) if isinstance(deliveries, dict) else deliveries
-    found = []
+    found: list[dict[str, Any]] = []
     for item in items:
         found.extend(item.get("attempts", [item]))
     return found
 
 
 def test_a_genuine_delivery_needs_no_csrf_token_and_is_acknowledged_after_commit(
-    shop, unpaid, merchant_key, platform_key
+    shop: Shop, unpaid: str, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
 ) -> None:
     response = deliver(shop, sealed(shop, statement(shop, unpaid), merchant_key, platform_key))
     assert (response.status_code, response.text) == (200, "SUCCESS")
@@ -51,7 +58,9 @@ def test_a_genuine_delivery_needs_no_csrf_token_and_is_acknowledged_after_commit
     assert order.status == "COMPLETED" and order.tx_hash == "0x" + "ab" * 32
 
 
-def test_a_forged_signature_is_refused_recorded_and_logged(shop, unpaid, merchant_key, other_key, caplog) -> None:
+def test_a_forged_signature_is_refused_recorded_and_logged(
+    shop: Shop, unpaid: str, merchant_key: RSAPrivateKey, other_key: RSAPrivateKey, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, logger="shop.orders")
     response = deliver(shop, sealed(shop, statement(shop, unpaid), merchant_key, other_key))
     assert response.status_code == 400 and response.text != "SUCCESS"
@@ -66,25 +75,29 @@ def test_a_forged_signature_is_refused_recorded_and_logged(shop, unpaid, merchan
     assert any("refused" in r.getMessage() and "signature" in r.getMessage() for r in caplog.records)
 
 
-def test_a_body_sealed_for_another_merchant_cannot_be_opened(shop, unpaid, other_key, platform_key) -> None:
+def test_a_body_sealed_for_another_merchant_cannot_be_opened(
+    shop: Shop, unpaid: str, other_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     response = deliver(shop, sealed(shop, statement(shop, unpaid), other_key, platform_key))
     assert response.status_code == 400
     assert shop.order(unpaid).status == "UNPAID"
 
 
 @pytest.mark.parametrize("body", [b"not json at all", b"{}", b'{"head": {}, "body": "x"}', b"[1,2]", b"\x00\xff{"])
-def test_malformed_bodies_are_refused_cleanly(shop, body) -> None:
+def test_malformed_bodies_are_refused_cleanly(shop: Shop, body: bytes) -> None:
     response = deliver(shop, body)
     assert response.status_code == 400
     assert "Traceback" not in response.text
 
 
-def test_an_oversized_body_is_refused(shop) -> None:
+def test_an_oversized_body_is_refused(shop: Shop) -> None:
     response = deliver(shop, b"{" + b" " * (shop.app.config["WEBHOOK_MAX_BYTES"] + 1) + b"}")
     assert response.status_code == 413
 
 
-def test_a_replayed_delivery_changes_nothing(shop, unpaid, merchant_key, platform_key) -> None:
+def test_a_replayed_delivery_changes_nothing(
+    shop: Shop, unpaid: str, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     body = sealed(shop, statement(shop, unpaid), merchant_key, platform_key)
     assert deliver(shop, body).text == "SUCCESS"
     assert deliver(shop, body).text == "SUCCESS"
@@ -93,13 +106,17 @@ def test_a_replayed_delivery_changes_nothing(shop, unpaid, merchant_key, platfor
     assert [e.to_status for e in order.events].count("COMPLETED") == 1
 
 
-def test_a_duplicate_sent_afresh_changes_nothing(shop, unpaid, merchant_key, platform_key) -> None:
+def test_a_duplicate_sent_afresh_changes_nothing(
+    shop: Shop, unpaid: str, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     for _ in range(2):  # two sealings: fresh AES keys, same statement
         assert deliver(shop, sealed(shop, statement(shop, unpaid), merchant_key, platform_key)).text == "SUCCESS"
     assert outcomes(shop, unpaid) == ["applied", "duplicate"]
 
 
-def test_an_out_of_order_delivery_never_regresses_a_final_status(shop, unpaid, merchant_key, platform_key) -> None:
+def test_an_out_of_order_delivery_never_regresses_a_final_status(
+    shop: Shop, unpaid: str, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     completed = sealed(shop, statement(shop, unpaid), merchant_key, platform_key)
     unpaid_again = sealed(shop, statement(shop, unpaid, "UNPAID"), merchant_key, platform_key)
     closed = sealed(shop, statement(shop, unpaid, "CLOSED"), merchant_key, platform_key)
@@ -119,7 +136,13 @@ def test_an_out_of_order_delivery_never_regresses_a_final_status(shop, unpaid, m
     ],
 )
 def test_a_statement_that_does_not_fit_the_order_is_flagged_not_applied(
-    shop, manager, unpaid, merchant_key, platform_key, changes, reason
+    shop: Shop,
+    manager: requests.Session,
+    unpaid: str,
+    merchant_key: RSAPrivateKey,
+    platform_key: RSAPrivateKey,
+    changes: dict[str, str],
+    reason: str,
 ) -> None:
     response = deliver(shop, sealed(shop, statement(shop, unpaid, **changes), merchant_key, platform_key))
     assert response.text == "SUCCESS"  # retrying cannot make it fit: acknowledged, kept for staff
@@ -130,7 +153,9 @@ def test_a_statement_that_does_not_fit_the_order_is_flagged_not_applied(
     assert "Needs attention" in manager.get(f"{shop.url}/orders/{unpaid}").text
 
 
-def test_a_notification_for_an_unknown_order_is_recorded(shop, merchant_key, platform_key) -> None:
+def test_a_notification_for_an_unknown_order_is_recorded(
+    shop: Shop, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
     response = deliver(shop, sealed(shop, statement(shop, "SPNOSUCHORDER"), merchant_key, platform_key))
     assert response.text == "SUCCESS"
     with shop.app.app_context():
@@ -142,7 +167,7 @@ def test_a_notification_for_an_unknown_order_is_recorded(shop, merchant_key, pla
 
 
 def test_a_genuine_statement_with_a_malformed_field_is_refused_naming_it(
-    shop, unpaid, merchant_key, platform_key
+    shop: Shop, unpaid: str, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
 ) -> None:
     response = deliver(shop, sealed(shop, statement(shop, unpaid, pay_time=10**15), merchant_key, platform_key))
     assert response.status_code == 400
