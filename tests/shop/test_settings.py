@@ -121,3 +121,11 @@ def test_the_start_stops_with_one_line(tmp_path: Path, server: str, name: str, v
     assert repr(value) in refusals[0] and "Traceback" not in result.stderr
     if server == "python app.py":
         assert result.stderr.strip() == refusals[0], "one line, nothing else"
+
+
+def test_the_settings_guide_names_every_setting() -> None:
+    from shop.config import SETTINGS, TEXT_NAMES
+
+    guide = (ROOT / "docs" / "settings.md").read_text()
+    for name in (*SETTINGS, *TEXT_NAMES, "HOST", "PORT", "INSTANCE_PATH"):
+        assert f"| `{name}` |" in guide, f"docs/settings.md does not describe {name}"
