@@ -17,8 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from . import auth, checkout, cli, config, dashboard, demo, gateway, i18n, logs, schema, templating, webhooks
+from . import cli, config, gateways, logs, schema, templating
 from .extensions import csrf, db, htmx, limiter, login_manager, migrate
+from .web import auth, checkout, dashboard, demo, i18n, webhooks
 
 log = logging.getLogger("shop")
 
@@ -71,7 +72,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
     app.register_blueprint(webhooks.bp)
     demo.init_app(app)
     csrf.exempt(webhooks.bp)  # protected by the notification's signature instead
-    gateway.init_app(app)
+    gateways.init_app(app)
     cli.init_app(app)
 
     app.add_url_rule("/healthz", "healthz", _healthz)
@@ -127,7 +128,7 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _start_reconciler_on_first_request(app: Flask) -> None:
-    """Run ``orders.reconcile`` every RECONCILE_INTERVAL_SECONDS in a background thread.
+    """Run ``orders.service.reconcile`` every RECONCILE_INTERVAL_SECONDS in a background thread.
 
     Started by the first request (so CLI commands and imports start no thread); 0 turns it off.
     """
@@ -137,7 +138,8 @@ def _start_reconciler_on_first_request(app: Flask) -> None:
     started = threading.Event()
 
     def loop() -> None:
-        from . import leases, orders
+        from . import leases
+        from .orders import service
 
         while True:
             time.sleep(interval)
@@ -145,9 +147,9 @@ def _start_reconciler_on_first_request(app: Flask) -> None:
                 with app.app_context():
                     # One instance reconciles while its lease lasts; the others skip their turn
                     # and take over only if it stops renewing (two runs would ask twice).
-                    if not leases.acquire(orders.RECONCILER_LEASE, 2 * interval + 60):
+                    if not leases.acquire(service.RECONCILER_LEASE, 2 * interval + 60):
                         continue
-                    orders.reconcile()  # logs what it did
+                    service.reconcile()  # logs what it did
             except Exception:
                 log.exception("reconciler run failed")
 

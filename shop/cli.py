@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from sparkpay import signing
 
-from . import leases, orders
+from . import leases
 from .extensions import db
 from .models import ROLES, Staff
+from .orders import service as orders
 
 #: OWASP ASVS 2.1.1 minimum.
 MIN_PASSWORD_LENGTH = 12

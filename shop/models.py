@@ -8,17 +8,21 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, Text, types
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from sparkpay.networks import network_label
-from sparkpay.protocol import STATUS_CLOSED, STATUS_COMPLETED, STATUS_UNPAID
-
 from .extensions import Model
 from .notes import Note, NoteText
+from .vocabulary import (
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    REFUND_STATUS_LABELS,
+    STATUS_LABELS,
+    RefundStatus,
+    Status,
+)
 
 #: Added to the wall clock by ``now_utc``. Zero, except while demo mode fills the shop with last
 #: month's orders (shop/demo.py), when the sandbox's test clock moves back by the same amount.
@@ -76,31 +80,6 @@ class JSONText(types.TypeDecorator[Any]):
         return None if value is None else json.loads(value)
 
 
-# --- order statuses as the shop knows them -------------------------------------------------
-
-#: Saved locally, the create call not yet answered (or its outcome unknown).
-CREATING = "CREATING"
-#: The gateway refused the order; nothing to pay.
-FAILED = "FAILED"
-UNPAID = STATUS_UNPAID
-COMPLETED = STATUS_COMPLETED
-CLOSED = STATUS_CLOSED
-STATUSES = (CREATING, UNPAID, COMPLETED, CLOSED, FAILED)
-OPEN_STATUSES = (CREATING, UNPAID)
-
-STATUS_LABELS = {
-    CREATING: _l("Creating"),
-    UNPAID: _l("Awaiting payment"),
-    COMPLETED: _l("Paid"),
-    CLOSED: _l("Closed"),
-    FAILED: _l("Not created"),
-}
-
-
-#: The gateways an order can be paid through, as staff read them.
-GATEWAYS = {"sparkpay": "SparkPay", "examplepay": "ExamplePay"}
-
-
 class Order(Model):
     __tablename__ = "orders"
 
@@ -108,7 +87,7 @@ class Order(Model):
     request_no: Mapped[str] = mapped_column(String(64), unique=True)
     gateway: Mapped[str] = mapped_column(String(16), default="sparkpay", server_default="sparkpay")
     edition: Mapped[str] = mapped_column(String(8))  # "normal" or "pro"
-    status: Mapped[str] = mapped_column(String(12), default=CREATING, index=True)
+    status: Mapped[str] = mapped_column(String(12), default=Status.CREATING, index=True)
     revision: Mapped[int] = mapped_column(default=1)
     # What the shop sends.
     amount: Mapped[Decimal] = mapped_column(DecimalText)
@@ -164,12 +143,12 @@ class Order(Model):
     @property
     def is_live(self) -> bool:
         """Whether the order page keeps asking for changes: open, or a refund under way."""
-        return self.is_open or any(r.status in (REFUND_REQUESTED, REFUND_ACCEPTED) for r in self.refunds)
+        return self.is_open or any(r.status in (RefundStatus.REQUESTED, RefundStatus.ACCEPTED) for r in self.refunds)
 
     @property
     def refundable(self) -> Decimal:
         """What is left to refund: the amount less every refund not refused."""
-        return self.amount - sum((r.amount for r in self.refunds if r.status != REFUND_REFUSED), Decimal(0))
+        return self.amount - sum((r.amount for r in self.refunds if r.status != RefundStatus.REFUSED), Decimal(0))
 
     @property
     def is_open(self) -> bool:
@@ -177,19 +156,15 @@ class Order(Model):
 
     @property
     def is_final(self) -> bool:
-        return self.status in (COMPLETED, CLOSED)
+        return self.status in FINAL_STATUSES
 
     @property
     def status_label(self) -> str:
         return str(STATUS_LABELS.get(self.status, self.status))
 
     @property
-    def pay_network_label(self) -> str:
-        return network_label(self.pay_network)
-
-    @property
     def is_expired(self) -> bool:
-        return self.status == UNPAID and self.timeout_at <= now_utc()
+        return self.status == Status.UNPAID and self.timeout_at <= now_utc()
 
 
 class OrderEvent(Model):
@@ -212,17 +187,6 @@ class OrderEvent(Model):
     order: Mapped[Order] = relationship(back_populates="events")
 
 
-#: What a webhook delivery did, as staff read it.
-DELIVERY_OUTCOMES = {
-    "applied": _l("Applied"),
-    "duplicate": _l("Already applied"),
-    "stale": _l("Older than the order's status"),
-    "mismatch": _l("Does not match the order"),
-    "unknown_order": _l("Unknown order"),
-    "rejected": _l("Refused (not verified)"),
-}
-
-
 class Notification(Model):
     """Every delivery received on the webhook, verified or not, and what it did."""
 
@@ -238,22 +202,11 @@ class Notification(Model):
     payload: Mapped[str | None] = mapped_column(Text, nullable=True)
     request_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
     pay_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
-    outcome: Mapped[str] = mapped_column(String(16))  # one of DELIVERY_OUTCOMES
+    outcome: Mapped[str] = mapped_column(String(16))  # a vocabulary.Outcome
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), nullable=True, index=True)
     gateway: Mapped[str] = mapped_column(String(16), default="sparkpay", server_default="sparkpay")
 
     order: Mapped[Order | None] = relationship(back_populates="notifications")
-
-
-#: A refund's life: saved and sent (the answer may still be unknown), accepted by the gateway
-#: (it has a refund number), confirmed by the gateway's notification, or refused.
-REFUND_REQUESTED, REFUND_ACCEPTED, REFUND_DONE, REFUND_REFUSED = "REQUESTED", "ACCEPTED", "REFUNDED", "REFUSED"
-REFUND_STATUS_LABELS = {
-    REFUND_REQUESTED: _l("Requested"),
-    REFUND_ACCEPTED: _l("Accepted by the gateway"),
-    REFUND_DONE: _l("Refunded"),
-    REFUND_REFUSED: _l("Refused"),
-}
 
 
 class Refund(Model):
@@ -267,7 +220,7 @@ class Refund(Model):
     refund_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
     amount: Mapped[Decimal] = mapped_column(DecimalText)
     reason: Mapped[str] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(12), default=REFUND_REQUESTED)
+    status: Mapped[str] = mapped_column(String(12), default=RefundStatus.REQUESTED)
     error: Mapped[Note | None] = mapped_column(NoteText, nullable=True)
     created_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

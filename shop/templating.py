@@ -10,34 +10,41 @@ from typing import Any
 
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
-from flask import Flask, current_app, has_request_context, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import format_datetime, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from sparkpay.networks import network_label, parse_receive_network
 
-from . import demo
 from .extensions import htmx
-from .models import DELIVERY_OUTCOMES, GATEWAYS, STATUS_LABELS, OrderEvent
+from .models import OrderEvent
+from .vocabulary import DELIVERY_OUTCOMES, STATUS_LABELS, Source
 
 #: What an amount shows while hidden for screen sharing.
 HIDDEN_AMOUNT = "•••"
+#: The cookie that hides amounts on this browser (demo mode only).
+HIDE_AMOUNTS_COOKIE = "hide_amounts"
 
 #: How each source of a history entry is named (models.OrderEvent.source).
-EVENT_SOURCES = {
-    "staff": _l("staff"),
-    "create": _l("creation"),
-    "webhook": _l("notification"),
-    "query": _l("status check"),
-    "close": _l("close"),
-    "reconcile": _l("reconciliation"),
-    "timeout": _l("timeout"),
-    "replay": _l("replay"),
-    "refund": _l("refund"),
+EVENT_SOURCES: dict[str, Any] = {
+    Source.STAFF: _l("staff"),
+    Source.CREATE: _l("creation"),
+    Source.WEBHOOK: _l("notification"),
+    Source.QUERY: _l("status check"),
+    Source.CLOSE: _l("close"),
+    Source.RECONCILE: _l("reconciliation"),
+    Source.TIMEOUT: _l("timeout"),
+    Source.REPLAY: _l("replay"),
+    Source.REFUND: _l("refund"),
 }
 #: Actors that are parts of the shop, not people.
 SYSTEM_ACTORS = {"reconciler": _l("reconciler"), "return page": _l("return page")}
 ROLES = {"manager": _l("manager"), "viewer": _l("viewer")}
+
+
+def amounts_hidden() -> bool:
+    """Whether this browser asked to hide amounts (demo mode's "Hide amounts")."""
+    return bool(current_app.config["DEMO_MODE"]) and request.cookies.get(HIDE_AMOUNTS_COOKIE) == "1"
 
 
 def money(value: Decimal | None) -> str:
@@ -45,7 +52,7 @@ def money(value: Decimal | None) -> str:
     "•••" while a presenter hides amounts (demo mode)."""
     if value is None:
         return ""
-    if has_request_context() and demo.amounts_hidden():
+    if has_request_context() and amounts_hidden():
         return HIDDEN_AMOUNT
     return format_decimal(value.normalize(), locale=get_locale(), decimal_quantization=False)
 
@@ -62,7 +69,7 @@ def day(value: date) -> str:
 
 def event_source(event: OrderEvent) -> str:
     """What made a history entry: a notification (named by its delivery), a status check, staff..."""
-    if event.source == "webhook" and event.notification_id is not None:
+    if event.source == Source.WEBHOOK and event.notification_id is not None:
         return str(gettext("notification #%(id)s", id=event.notification_id))
     return str(EVENT_SOURCES.get(event.source, event.source))
 
@@ -70,14 +77,14 @@ def event_source(event: OrderEvent) -> str:
 def event_actor(event: OrderEvent) -> str:
     """Who made a history entry: a staff member's email or a part of the shop (a delivery's
     entry is already named by ``event_source``)."""
-    if event.source == "webhook" and event.notification_id is not None:
+    if event.source == Source.WEBHOOK and event.notification_id is not None:
         return ""
     return str(SYSTEM_ACTORS.get(event.actor or "", event.actor or ""))
 
 
-def gateway_name(gateway: str) -> str:
-    """ "examplepay" -> "ExamplePay" (an order's or a delivery's gateway)."""
-    return GATEWAYS.get(gateway, gateway)
+def network_label_of(network: int | None) -> str:
+    """A SparkPay network number as staff and shoppers read it ("Tron (TRC-20)")."""
+    return network_label(network)
 
 
 def role_label(role: str) -> str:
@@ -129,9 +136,9 @@ def init_app(app: Flask) -> None:
         event_source,
         event_actor,
         role_label,
-        gateway_name,
     ):
         app.add_template_filter(function)
+    app.add_template_filter(network_label_of, "network_label")
     app.add_template_global(public_url, "public_url")
 
     @app.context_processor

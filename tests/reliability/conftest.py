@@ -14,9 +14,9 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from shop import orders
 from shop.models import Order
-from tests.shop.conftest import Shop, start_shop
+from shop.vocabulary import TRANSITIONS, Status
+from tests.shop.conftest import Shop, create_in_process, start_shop
 
 
 @pytest.fixture
@@ -48,22 +48,17 @@ def send_concurrently(items: Iterable[Item], senders: int, send: Callable[[reque
 
 def create_orders(shop: Shop, count: int, amount: str = "12.5") -> list[str]:
     """``count`` normal-edition orders created through the order service against the sandbox."""
-    numbers = []
-    with shop.app.app_context():
-        for index in range(count):
-            new = orders.NewOrder(
-                edition="normal",
-                amount=amount,
-                currency="USDT",
-                description=f"Order {index}",
-                goods_info="1 x tea",
-                timeout_minutes=30,
-                merchant_order_no=f"INV-{index}",
-                networks=(2,),
-            )
-            result = orders.create_order(new, "staff@shop.test")
-            numbers.append(result.order.request_no)
-    return numbers
+    return [
+        create_in_process(
+            shop,
+            amount=amount,
+            description=f"Order {index}",
+            goods_info="1 x tea",
+            merchant_order_no=f"INV-{index}",
+            networks=["2"],
+        )
+        for index in range(count)
+    ]
 
 
 def assert_legal_history(order: Order) -> None:
@@ -73,7 +68,7 @@ def assert_legal_history(order: Order) -> None:
     for before, after in pairwise(changes):
         assert after.from_status == before.to_status, f"{order.request_no}: history breaks at event {after.id}"
         assert after.from_status is not None, f"{order.request_no}: history restarts at event {after.id}"
-        assert after.to_status in orders.TRANSITIONS[after.from_status], (
+        assert after.to_status in TRANSITIONS[Status(after.from_status)], (
             f"{order.request_no}: illegal {after.from_status} -> {after.to_status}"
         )
     assert changes[-1].to_status == order.status, order.request_no

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from shop import orders
 from shop.extensions import db
 from shop.models import Notification, Order
-from tests.shop.conftest import Shop, start_shop
+from shop.orders import service
+from shop.orders.state import get_order
+from tests.shop.conftest import Shop, create_in_process, start_shop
 from tests.support import wait_for
 
 from .conftest import assert_legal_history, create_orders
@@ -36,9 +37,9 @@ def faults(shop: Shop, **switches: float) -> None:
     shop.sandbox("POST", "/faults", json={"api_delay_seconds": API_DELAY_SECONDS, **switches})
 
 
-def reconcile(shop: Shop) -> orders.ReconcileSummary:
+def reconcile(shop: Shop) -> service.ReconcileSummary:
     with shop.app.app_context():
-        return orders.reconcile()
+        return service.reconcile()
 
 
 def gateway_orders(shop: Shop) -> dict[str, list[dict[str, Any]]]:
@@ -146,24 +147,23 @@ def test_under_random_faults_every_order_ends_as_the_gateway_says(shop: Shop) ->
     numbers = []
     for index in range(16):
         faults(shop, **{name: int(rng.random() < 0.3) for name in switches})
-        with shop.app.app_context():
-            new = orders.NewOrder(
-                edition="normal",
-                amount="7.25",
-                currency="USDT",
-                description=f"Order {index}",
-                goods_info="tea",
-                timeout_minutes=30,
-                merchant_order_no=f"INV-{index}",
-                networks=(2,),
-            )
-            order = orders.create_order(new, "staff@shop.test").order
-            numbers.append(order.request_no)
-            action = rng.choice(("pay", "pay", "expire", "close", "wait"))
-            if order.status == "UNPAID" and action == "close":
-                orders.close_order(order, "staff@shop.test")
+        request_no = create_in_process(
+            shop,
+            amount="7.25",
+            description=f"Order {index}",
+            goods_info="tea",
+            merchant_order_no=f"INV-{index}",
+            networks=["2"],
+        )
+        numbers.append(request_no)
+        action = rng.choice(("pay", "pay", "expire", "close", "wait"))
+        if shop.order(request_no).status == "UNPAID" and action == "close":
+            with shop.app.test_request_context():
+                order = get_order(request_no)
+                assert order is not None
+                service.close_order(order, "staff@shop.test")
         if action in ("pay", "expire") and gateway_orders(shop).get(f"INV-{index}"):
-            shop.sandbox("POST", f"/orders/{order.request_no}/{action}", json={"network": 2})
+            shop.sandbox("POST", f"/orders/{request_no}/{action}", json={"network": 2})
 
     faults(shop, **dict.fromkeys(switches, 0))
     reconcile(shop)  # re-sends the creates whose outcome was unknown

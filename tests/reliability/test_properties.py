@@ -14,9 +14,13 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shop import create_app, orders
+from shop import create_app
 from shop.extensions import db, write_transaction
-from shop.models import COMPLETED, CREATING, Order, OrderEvent, now_utc
+from shop.gateways.sparkpay import statement_of
+from shop.models import Order, OrderEvent, now_utc
+from shop.orders import service
+from shop.orders.state import apply_statement, apply_status
+from shop.vocabulary import Outcome, Source, Status
 from sparkpay import NotificationError, PaymentOrder, SignatureVerificationError, seal_notification, signing
 from sparkpay.notifications import open_notification
 from tests.support import database_url
@@ -52,9 +56,9 @@ def app(
 def new_order() -> Order:
     now = now_utc().replace(microsecond=0)
     order = Order(
-        request_no=orders.new_request_no(),
+        request_no=service.new_request_no(),
         edition="normal",
-        status=CREATING,
+        status=Status.CREATING,
         amount=Decimal("12.5"),
         currency="USDT",
         merchant_order_no="INV",
@@ -65,7 +69,7 @@ def new_order() -> Order:
         timeout_at=now,
         receive_network="2",
     )
-    order.events.append(OrderEvent(from_status=None, to_status=CREATING, source="staff"))
+    order.events.append(OrderEvent(from_status=None, to_status=Status.CREATING, source=Source.STAFF))
     with write_transaction():
         db.session.add(order)
     return order
@@ -94,7 +98,7 @@ def test_any_sequence_of_events_leaves_a_legal_history(app: Flask, sequence: lis
             assert locked is not None
             before = locked.status
             if kind == "direct":
-                outcome = orders.apply_status(locked, status, source=source)
+                outcome = apply_status(locked, Status(status), source=Source(source))
             else:
                 statement = PaymentOrder.from_dict(
                     {
@@ -105,16 +109,16 @@ def test_any_sequence_of_events_leaves_a_legal_history(app: Flask, sequence: lis
                         "merchant_customer_no": app.config["SPARKPAY_MERCHANT_NO"],
                     }
                 )
-                outcome = orders._apply_gateway_statement(locked, statement, source=source, actor=None)
+                outcome = apply_statement(locked, statement_of(statement), source=Source(source), actor=None)
         reread = db.session.get(Order, order.id)
         assert reread is not None
         after = reread.status
-        assert (outcome == "applied") == (after != before), (outcome, before, after)
+        assert (outcome == Outcome.APPLIED) == (after != before), (outcome, before, after)
         if amount != "12.5" and kind == "statement":
-            assert outcome == "mismatch" and after == before, "a statement that does not fit is never applied"
+            assert outcome == Outcome.MISMATCH and after == before, "a statement that does not fit is never applied"
         if completed:
-            assert after == COMPLETED, "nothing leaves COMPLETED"
-        completed = after == COMPLETED
+            assert after == Status.COMPLETED, "nothing leaves COMPLETED"
+        completed = after == Status.COMPLETED
     db.session.expire_all()
     final = db.session.get(Order, order.id)
     assert final is not None

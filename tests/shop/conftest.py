@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -13,10 +14,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from werkzeug.datastructures import MultiDict
 from werkzeug.serving import make_server
 
-from shop import create_app
+from shop import create_app, gateways
 from shop.cli import add_staff
+from shop.gateways import sparkpay
+from shop.orders import service
 from sparkpay import seal_notification, signing
 from tests.support import database_url, running
 
@@ -148,6 +152,33 @@ class _LateBoundApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         return self.app(environ, start_response)
+
+
+def text_of(page: str) -> str:
+    """A page's words as a reader sees them: tags gone, entities read, spaces folded."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def sparkpay_form(**fields: Any) -> Any:
+    """SparkPay's creation form filled in as staff would (call inside a request context)."""
+    data = {
+        "edition": "normal",
+        "description": "Green tea",
+        "goods_info": "1 x green tea, 250 g",
+        "amount": "12.5",
+        "currency": "USDT",
+        "timeout_minutes": "30",
+        **fields,
+    }
+    return gateways.get(sparkpay.NAME).form(data["edition"], formdata=MultiDict(data))
+
+
+def create_in_process(shop: Shop, **fields: Any) -> str:
+    """An order created through the order service (as the form's view does), at SparkPay; its
+    request number."""
+    with shop.app.test_request_context():
+        result = service.create_order(gateways.get(sparkpay.NAME), sparkpay_form(**fields), "staff@shop.test")
+        return result.order.request_no
 
 
 def start_shop(

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from examplepay.signing import authorize
 from tests.support import wait_for
 
-from .conftest import Shop, csrf_token_in, start_shop
+from .conftest import Shop, csrf_token_in, start_shop, text_of
 
 PAYER = {"payer_name": "Asha Rao", "payer_email": "asha@example.com", "payer_phone": "9000000000"}
 
@@ -54,10 +54,6 @@ def paid(shop: Shop, manager: requests.Session) -> str:
     examplepay(shop, f"/payments/{request_no}/pay")
     wait_for(lambda: shop.order(request_no).status == "COMPLETED", what="the payment notification")
     return request_no
-
-
-def text_of(page: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
 
 
 def test_the_form_offers_examplepay_and_the_order_gets_a_payment_page(shop: Shop, manager: requests.Session) -> None:
@@ -221,16 +217,16 @@ def test_an_unanswered_refund_is_sent_again_under_the_same_number(shop: Shop, ma
     assert "will be sent again under the same number" in answer.text
     (refund,) = shop.order(request_no).refunds
     assert refund.status == "REQUESTED"
-    from shop import examplepay_orders
     from shop.extensions import db
     from shop.models import Refund, now_utc
+    from shop.orders import refunds
 
     assert shop.app.test_cli_runner().invoke(args=["sparkpay", "reconcile"]).exit_code == 0
     assert [r.status for r in shop.order(request_no).refunds] == ["REQUESTED"], (
         "not yet due; and the next try fails too"
     )
     with shop.app.app_context():
-        due = now_utc() - examplepay_orders.REFUND_RESEND_AFTER
+        due = now_utc() - refunds.RESEND_AFTER
         db.session.execute(db.update(Refund).values(updated_at=due))
         db.session.commit()
     assert shop.app.test_cli_runner().invoke(args=["sparkpay", "reconcile"]).exit_code == 0  # answered 500 again

@@ -8,16 +8,15 @@ import re
 import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from shop.lifecycle import EDGES, NODES
-from shop.models import CREATING
-from shop.orders import TRANSITIONS
+from shop.reports.lifecycle import EDGES, NODES
+from shop.vocabulary import TRANSITIONS, Status
 from tests.support import wait_for
 
 from .conftest import Shop, csrf_token_in, deliver, sealed, statement
 
 
 def test_the_drawing_has_every_allowed_move_and_no_other() -> None:
-    allowed = {(None, CREATING)} | {(a, b) for a, targets in TRANSITIONS.items() for b in targets}
+    allowed = {(None, Status.CREATING)} | {(a, b) for a, targets in TRANSITIONS.items() for b in targets}
     assert set(EDGES) == allowed
     assert set(NODES) == set(TRANSITIONS)
 

@@ -14,9 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from flask import Flask
 from sqlalchemy import create_engine, inspect, text
 
-from shop import create_app, leases, orders, schema
+from shop import create_app, leases, schema
 from shop.extensions import db, migrate
 from shop.models import Order
+from shop.orders.service import RECONCILER_LEASE
 from sparkpay import signing
 from tests.support import database_url
 
@@ -176,11 +177,11 @@ def test_reconcile_skips_while_another_instance_holds_the_lease(shop: Shop, mana
     request_no = shop.create_order(manager, networks=["2"])
     shop.sandbox("POST", f"/orders/{request_no}/pay", json={"network": 2})
     with shop.app.app_context():
-        assert leases.acquire(orders.RECONCILER_LEASE, 60, holder="another-instance")
+        assert leases.acquire(RECONCILER_LEASE, 60, holder="another-instance")
     runner = shop.app.test_cli_runner()
     skipped = runner.invoke(args=["sparkpay", "reconcile"])
     assert skipped.exit_code == 0 and "Another instance is reconciling now" in skipped.output
     with shop.app.app_context():
-        leases.release(orders.RECONCILER_LEASE, holder="another-instance")
+        leases.release(RECONCILER_LEASE, holder="another-instance")
     done = runner.invoke(args=["sparkpay", "reconcile"])
     assert done.exit_code == 0 and "Checked" in done.output, done.output

@@ -15,9 +15,9 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from .extensions import db, htmx, limiter, login_manager
+from ..extensions import db, htmx, limiter, login_manager
+from ..models import Staff
 from .forms import ActionForm, LoginForm
-from .models import Staff
 
 bp = Blueprint("auth", __name__)
 

@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 
 from sparkpay.networks import network_label
 
-from .extensions import db
-from .models import COMPLETED, Order
-from .templating import day as day_label
-from .templating import money
+from ..extensions import db
+from ..models import Order
+from ..templating import day as day_label
+from ..templating import money
+from ..vocabulary import Status
 
 #: How many days the charts cover, today (UTC) included.
 DAYS = 30
@@ -95,7 +96,7 @@ def dashboard_charts(today: date | None = None) -> dict[str, object]:
     volume: dict[str, dict[date, Decimal]] = defaultdict(dict)
     networks: Counter[str] = Counter()
     paid = select(Order.completed_time, Order.currency, Order.amount, Order.pay_network).where(
-        Order.status == COMPLETED, Order.completed_time >= since
+        Order.status == Status.COMPLETED, Order.completed_time >= since
     )
     for completed_time, currency, amount, network in db.session.execute(paid.execution_options(yield_per=1000)):
         if completed_time is None:  # the query's condition leaves none out; the column allows it

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .models import Notification, Order, OrderEvent
+from ..models import Notification, Order, OrderEvent
 
 
 @dataclass(frozen=True)

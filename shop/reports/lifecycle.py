@@ -9,35 +9,36 @@ from datetime import datetime
 
 from flask_babel import gettext
 
-from .models import CLOSED, COMPLETED, CREATING, FAILED, UNPAID, Order
-from .templating import event_actor, event_source, status_label
+from ..models import Order
+from ..templating import event_actor, event_source, status_label
+from ..vocabulary import Status
 
 #: The drawing's size in SVG units; CSS scales it to the card.
 WIDTH, HEIGHT = 720, 310
 NODE_WIDTH, NODE_HEIGHT = 128, 40
 #: Where each status sits (top-left corner of its box); "new" is the start dot.
 NODES: dict[str, tuple[int, int]] = {
-    CREATING: (130, 110),
-    UNPAID: (330, 30),
-    CLOSED: (330, 190),
-    COMPLETED: (560, 110),
-    FAILED: (130, 250),
+    Status.CREATING: (130, 110),
+    Status.UNPAID: (330, 30),
+    Status.CLOSED: (330, 190),
+    Status.COMPLETED: (560, 110),
+    Status.FAILED: (130, 250),
 }
 START = (40, 130)
 #: Each transition's line (SVG path data) and where its step numbers go, laid out by hand; a
 #: test checks that these are exactly the transitions ``orders.TRANSITIONS`` allows.
 EDGES: dict[tuple[str | None, str], tuple[str, tuple[int, int]]] = {
-    (None, CREATING): ("M48,130 L128,130", (88, 120)),
-    (CREATING, UNPAID): ("M258,120 L328,62", (293, 84)),
-    (CREATING, CLOSED): ("M258,140 L328,198", (293, 176)),
-    (CREATING, COMPLETED): ("M258,130 L558,130", (500, 121)),
-    (CREATING, FAILED): ("M194,150 L194,248", (207, 200)),
-    (UNPAID, COMPLETED): ("M458,58 L558,118", (508, 80)),
-    (UNPAID, CLOSED): ("M394,70 L394,188", (407, 100)),
-    (CLOSED, COMPLETED): ("M458,202 L558,142", (508, 180)),
-    (FAILED, UNPAID): ("M258,258 C310,230 300,90 330,62", (300, 220)),
-    (FAILED, CLOSED): ("M258,266 L328,226", (293, 252)),
-    (FAILED, COMPLETED): ("M258,282 C480,310 624,280 624,152", (560, 288)),
+    (None, Status.CREATING): ("M48,130 L128,130", (88, 120)),
+    (Status.CREATING, Status.UNPAID): ("M258,120 L328,62", (293, 84)),
+    (Status.CREATING, Status.CLOSED): ("M258,140 L328,198", (293, 176)),
+    (Status.CREATING, Status.COMPLETED): ("M258,130 L558,130", (500, 121)),
+    (Status.CREATING, Status.FAILED): ("M194,150 L194,248", (207, 200)),
+    (Status.UNPAID, Status.COMPLETED): ("M458,58 L558,118", (508, 80)),
+    (Status.UNPAID, Status.CLOSED): ("M394,70 L394,188", (407, 100)),
+    (Status.CLOSED, Status.COMPLETED): ("M458,202 L558,142", (508, 180)),
+    (Status.FAILED, Status.UNPAID): ("M258,258 C310,230 300,90 330,62", (300, 220)),
+    (Status.FAILED, Status.CLOSED): ("M258,266 L328,226", (293, 252)),
+    (Status.FAILED, Status.COMPLETED): ("M258,282 C480,310 624,280 624,152", (560, 288)),
 }
 
 

@@ -12,11 +12,12 @@ from flask import current_app
 from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
 
+from ..extensions import db
+from ..models import Notification, Order, now_utc
+from ..notes import Note
+from ..templating import money
+from ..vocabulary import Status
 from .charts import DailyChart, daily, day_of, last_days
-from .extensions import db
-from .models import UNPAID, Notification, Order, now_utc
-from .notes import Note
-from .templating import money
 
 #: How many days the panel covers, today (UTC) included.
 DAYS = 14
@@ -95,7 +96,7 @@ def silence(now: datetime | None = None) -> Silence | None:
     if since is not None and since > window_start:
         return None
     waiting = db.session.scalar(
-        select(func.count()).select_from(Order).where(Order.status == UNPAID, Order.created_at <= window_start)
+        select(func.count()).select_from(Order).where(Order.status == Status.UNPAID, Order.created_at <= window_start)
     )
     if not waiting:
         return None

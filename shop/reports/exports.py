@@ -10,8 +10,10 @@ from decimal import Decimal
 
 from sqlalchemy import Select
 
-from .extensions import db
-from .models import Order
+from sparkpay.networks import network_label
+
+from ..extensions import db
+from ..models import Order
 
 #: Rows fetched from the database per batch; memory stays flat however many orders match.
 BATCH = 1000
@@ -42,7 +44,7 @@ COLUMNS: tuple[tuple[str, Callable[[Order], str]], ...] = (
     ("amount", lambda o: _amount(o.amount)),
     ("currency", lambda o: o.currency),
     ("paid_amount", lambda o: _amount(o.real_pay_amount)),
-    ("pay_network", lambda o: o.pay_network_label if o.pay_network is not None else ""),
+    ("pay_network", lambda o: network_label(o.pay_network) if o.pay_network is not None else ""),
     ("tx_hash", lambda o: _text(o.tx_hash)),
     ("payer_addr", lambda o: _text(o.payer_addr)),
     ("pay_time_utc", lambda o: _time(o.pay_time)),

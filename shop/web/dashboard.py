@@ -24,49 +24,22 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 
-import examplepay
-from sparkpay import CurrencyNetworks, DivideDetail, OtherReceiver, ValidationError
-from sparkpay.models import parse_amount
-
-from . import audit, charts, examplepay_orders, exports, gateway, orders, webhook_health
+from .. import gateways
+from ..extensions import db, htmx
+from ..gateways.base import Gateway, InvalidField
+from ..models import Notification, Order
+from ..orders import refunds, service
+from ..orders.state import get_order
+from ..reports import audit, charts, exports, webhook_health
+from ..reports.lifecycle import lifecycle
+from ..vocabulary import DELIVERY_OUTCOMES, STATUS_LABELS, Outcome, Status
 from .auth import login_required, manager_required
-from .extensions import db, htmx
-from .forms import OTHER_RECEIVER_ROWS, ActionForm, ExamplePayOrderForm, OrderForm, RefundForm
-from .lifecycle import lifecycle
-from .models import DELIVERY_OUTCOMES, STATUS_LABELS, STATUSES, Notification, Order
+from .forms import ActionForm, RefundForm
 
 bp = Blueprint("dashboard", __name__)
 
 #: The order list's poller carries at most this many open rows (one page's worth).
 MAX_POLLED_ROWS = 100
-
-#: SDK field names -> form field names, so a validation error lands next to its input.
-FORM_FIELD_FOR = {
-    "total_amount": "amount",
-    "pricing_amount": "amount",
-    "amount": "amount",
-    "merchant_order_currency": "currency",
-    "pricing_currency": "currency",
-    "currency": "currency",
-    "merchant_order_desc": "description",
-    "goods_info": "goods_info",
-    "merchant_order_no": "merchant_order_no",
-    "merchant_application_user_id": "user_id",
-    "merchant_order_timeout": "timeout_minutes",
-    "receive_network": "networks",
-    "networks": "networks",
-    "available_payment_currency_networks": "currency_networks",
-    "divide_detail": "seller_amount",
-    "divide_detail.seller_amount": "seller_amount",
-    "divide_detail.seller_addr": "seller_addr",
-    "divide_detail.merchant_amount": "merchant_amount",
-    # ExamplePay's names.
-    "payer.name": "payer_name",
-    "payer.email": "payer_email",
-    "payer.phone": "payer_phone",
-    "payer.userId": "user_id",
-    "merchantAttach": "merchant_order_no",
-}
 
 
 @bp.before_request
@@ -101,7 +74,7 @@ def _filtered_orders() -> tuple[Select[Order], dict[str, str]]:
     day_from = _parse_day(request.args.get("from"))
     day_to = _parse_day(request.args.get("to"))
     statement = select(Order).order_by(Order.created_at.desc(), Order.id.desc())
-    if status in STATUSES:
+    if status in tuple(Status):
         statement = statement.where(Order.status == status)
     if day_from:
         statement = statement.where(Order.created_at >= datetime.combine(day_from, time.min, UTC))
@@ -220,90 +193,49 @@ def order_list_poll() -> ResponseReturnValue:
     return render_template("dashboard/_order_poll.html", rows=watched, poller=_poller_state(watched))
 
 
-def _form_to_new_order(form: OrderForm) -> orders.NewOrder:
-    edition = form.edition.data or "normal"
-    timeout_minutes = form.timeout_minutes.data
-    if timeout_minutes is None:  # InputRequired refuses an empty field first
-        raise ValidationError("merchant_order_timeout", "is required")
-    split = None
-    if form.split.data:
-        others: list[OtherReceiver] = []
-        for index in range(1, OTHER_RECEIVER_ROWS + 1):
-            addr = (getattr(form, f"other_addr_{index}").data or "").strip()
-            amount = (getattr(form, f"other_amount_{index}").data or "").strip()
-            if addr or amount:
-                name = f"divide_detail.other_details[{len(others)}].amount"
-                others.append(OtherReceiver(addr, parse_amount(amount, name)))
-        split = DivideDetail(
-            seller_amount=parse_amount((form.seller_amount.data or "").strip(), "divide_detail.seller_amount"),
-            seller_addr=(form.seller_addr.data or "").strip(),
-            merchant_amount=parse_amount((form.merchant_amount.data or "").strip(), "divide_detail.merchant_amount"),
-            other_details=tuple(others),
-        )
-    pairs: dict[str, list[int]] = {}
-    for value in form.currency_networks.data or []:
-        currency, _, network = value.partition(":")
-        pairs.setdefault(currency, []).append(int(network))
-    return orders.NewOrder(
-        edition=edition,
-        amount=(form.amount.data or "").strip(),
-        currency=form.currency.data,
-        description=(form.description.data or "").strip(),
-        goods_info=(form.goods_info.data or "").strip(),
-        timeout_minutes=timeout_minutes,
-        merchant_order_no=(form.merchant_order_no.data or "").strip(),
-        user_id=(form.user_id.data or "").strip(),
-        networks=tuple(int(n) for n in form.networks.data or []) if edition != "pro" else (),
-        currency_networks=tuple(CurrencyNetworks(c, tuple(n)) for c, n in pairs.items()) if edition == "pro" else (),
-        divide_detail=split,
-        form_token=form.form_token.data or None,
-    )
+def _edition_of(key: str | None) -> tuple[Gateway, str]:
+    """The offered gateway and edition a creation-form tab names (the first one when it names none)."""
+    offered = gateways.offered()
+    for gateway in offered:
+        for edition in gateway.editions:
+            if edition.key == key:
+                return gateway, edition.key
+    return offered[0], offered[0].editions[0].key
 
 
-def _field_error(form: OrderForm | ExamplePayOrderForm, sdk_field: str, reason: str) -> None:
-    name = FORM_FIELD_FOR.get(sdk_field)
-    if name is None and sdk_field.startswith("divide_detail.other_details["):
-        index = int(sdk_field.split("[")[1].split("]")[0]) + 1
-        name = f"other_addr_{index}" if sdk_field.endswith("receiver_addr") else f"other_amount_{index}"
-    field = getattr(form, name or "", None) or form.amount
+def _field_error(form: Any, field_name: str | None, reason: str) -> None:
+    field = getattr(form, field_name or "", None) or form.amount
     field.errors = [*field.errors, reason]
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])
 @manager_required
 def order_new() -> ResponseReturnValue:
-    edition = request.form.get("edition") if request.method == "POST" else request.args.get("edition", "normal")
-    chosen_examplepay = edition == "examplepay" and "examplepay" in gateway.offered()
-    form: OrderForm | ExamplePayOrderForm = ExamplePayOrderForm() if chosen_examplepay else OrderForm()
-    form.set_edition("pro" if edition == "pro" else "normal")
-    gateway_error = None
+    key = request.form.get("edition") if request.method == "POST" else request.args.get("edition")
+    gateway, edition = _edition_of(key)
+    form = gateway.form(edition)
+    refusal = None
     if form.validate_on_submit():
         try:
-            if isinstance(form, ExamplePayOrderForm):
-                result = examplepay_orders.create_order(_form_to_new_payment(form), current_user.email)
-            else:
-                result = orders.create_order(_form_to_new_order(form), current_user.email)
-        except (ValidationError, examplepay.ValidationError) as error:
+            result = service.create_order(gateway, form, current_user.email)
+        except InvalidField as error:
             _field_error(form, error.field, gettext(error.reason_template, **error.values))
         else:
             if result.existing:
                 flash(gettext("This form was already submitted: here is the order it created."), "info")
                 return redirect(url_for("dashboard.order_detail", request_no=result.order.request_no), 303)
-            if result.error is not None:
-                gateway_error = result.error
-                error_field = getattr(result.error, "field", None)  # SparkPay's errors may name one
-                if error_field:
+            if result.refusal is not None:
+                refusal = result.refusal
+                if refusal.field:
                     _field_error(
                         form,
-                        error_field,
+                        gateway.form_field(refusal.field),
                         gettext(
-                            "%(meaning)s (gateway code %(code)s)",
-                            meaning=gettext(result.error.meaning),
-                            code=result.error.code,
+                            "%(meaning)s (gateway code %(code)s)", meaning=gettext(refusal.meaning), code=refusal.code
                         ),
                     )
                 form.form_token.data = ""
-                form.set_edition(form.edition.data or "normal")
+                form.set_edition(edition)
             else:
                 if result.unknown:
                     flash(
@@ -317,31 +249,13 @@ def order_new() -> ResponseReturnValue:
                 return redirect(url_for("dashboard.order_detail", request_no=result.order.request_no), 303)
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "dashboard/order_new.html",
-        form=form,
-        gateway_error=gateway_error,
-        other_rows=OTHER_RECEIVER_ROWS,
-        offered_gateways=gateway.offered(),
+        "dashboard/order_new.html", form=form, gateway=gateway, edition=edition, refusal=refusal
     ), status
-
-
-def _form_to_new_payment(form: ExamplePayOrderForm) -> examplepay_orders.NewPayment:
-    return examplepay_orders.NewPayment(
-        amount=(form.amount.data or "").strip(),
-        currency=form.currency.data,
-        description=(form.description.data or "").strip(),
-        payer_name=(form.payer_name.data or "").strip(),
-        payer_email=(form.payer_email.data or "").strip(),
-        payer_phone=(form.payer_phone.data or "").strip(),
-        merchant_order_no=(form.merchant_order_no.data or "").strip(),
-        user_id=(form.user_id.data or "").strip(),
-        form_token=form.form_token.data or None,
-    )
 
 
 def _get_order_or_404(request_no: str) -> Order:
     """The order, or a 404 page."""
-    order = orders.get_order(request_no)
+    order = get_order(request_no)
     if order is None:
         abort(404, gettext("There is no order %(request_no)s.", request_no=request_no))
     return order
@@ -379,7 +293,7 @@ def _detail(order: Order) -> dict[str, object]:
 @manager_required
 def order_close(request_no: str) -> ResponseReturnValue:
     order = _get_order_or_404(request_no)
-    result = orders.close_order(order, current_user.email)
+    result = service.close_order(order, current_user.email)
     flash(result.message, "success" if result.closed else "error")
     return redirect(url_for("dashboard.order_detail", request_no=order.request_no), 303)
 
@@ -393,9 +307,7 @@ def order_refund(request_no: str) -> ResponseReturnValue:
     if not form.validate():
         flash(gettext("Give the amount to refund and a reason."), "error")
     else:
-        accepted, message = examplepay_orders.refund(
-            order, form.amount.data or "", form.reason.data or "", current_user.email
-        )
+        accepted, message = refunds.refund(order, form.amount.data or "", form.reason.data or "", current_user.email)
         flash(message, "success" if accepted else "error")
     return redirect(url_for("dashboard.order_detail", request_no=order.request_no), 303)
 
@@ -403,15 +315,14 @@ def order_refund(request_no: str) -> ResponseReturnValue:
 @bp.post("/orders/<request_no>/refresh")
 def order_refresh(request_no: str) -> ResponseReturnValue:
     order = _get_order_or_404(request_no)
-    outcome = orders.refresh_from_gateway(order, source="query", actor=current_user.email)
-    orders.record_check(order, current_user.email, outcome)
+    outcome = service.check_now(order, current_user.email)
     messages = {
-        "applied": (gettext("Status updated from the gateway."), "success"),
-        "duplicate": (gettext("The gateway confirms the status shown."), "info"),
-        "stale": (gettext("The gateway confirms the status shown."), "info"),
-        "mismatch": (gettext("The gateway's data does not match this order; it is flagged for review."), "error"),
-        "not_found": (gettext("The gateway does not know this order."), "error"),
-        "unreachable": (gettext("Could not reach the gateway; try again in a moment."), "error"),
+        Outcome.APPLIED: (gettext("Status updated from the gateway."), "success"),
+        Outcome.DUPLICATE: (gettext("The gateway confirms the status shown."), "info"),
+        Outcome.STALE: (gettext("The gateway confirms the status shown."), "info"),
+        Outcome.MISMATCH: (gettext("The gateway's data does not match this order; it is flagged for review."), "error"),
+        Outcome.NOT_FOUND: (gettext("The gateway does not know this order."), "error"),
+        Outcome.UNREACHABLE: (gettext("Could not reach the gateway; try again in a moment."), "error"),
     }
     flash(*messages[outcome])
     return redirect(url_for("dashboard.order_detail", request_no=order.request_no), 303)
@@ -453,7 +364,7 @@ def delivery_detail(delivery_id: int) -> str:
     return render_template(
         "dashboard/delivery_detail.html",
         record=record,
-        changes=orders.events_of_delivery(record),
+        changes=service.events_of_delivery(record),
         action_form=ActionForm(),
     )
 
@@ -462,6 +373,6 @@ def delivery_detail(delivery_id: int) -> str:
 @manager_required
 def delivery_replay(delivery_id: int) -> ResponseReturnValue:
     record = _get_delivery_or_404(delivery_id)
-    applied, message = orders.replay_notification(record, current_user.email)
+    applied, message = service.replay(record, current_user.email)
     flash(message, "success" if applied else "info")
     return redirect(url_for("dashboard.delivery_detail", delivery_id=record.id), 303)

@@ -30,33 +30,38 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
-from sparkpay import CurrencyNetworks
-
-from . import models, orders
+from .. import gateways, models
+from ..gateways import sparkpay
+from ..models import Order
+from ..orders import service
+from ..orders.state import get_order
+from ..templating import HIDE_AMOUNTS_COOKIE, amounts_hidden
+from ..vocabulary import Source, Status
 from .auth import local_path, login_required, manager_required
 from .forms import ActionForm
-from .models import Order
 
 bp = Blueprint("demo", __name__)
 
-#: The cookie that hides amounts on this browser (demo mode only).
-HIDE_AMOUNTS_COOKIE = "hide_amounts"
 #: The order the story creates: priced and paid in USDT on Ethereum.
-STORY_ORDER = orders.NewOrder(
-    edition="normal",
-    amount="18.5",
-    currency="USDT",
-    description="Oolong tea, 100 g",
-    goods_info="1 x Oolong tea, 100 g",
-    timeout_minutes=30,
-    networks=(2,),
-)
+STORY_ORDER = {
+    "edition": "normal",
+    "amount": "18.5",
+    "currency": "USDT",
+    "description": "Oolong tea, 100 g",
+    "goods_info": "1 x Oolong tea, 100 g",
+    "timeout_minutes": "30",
+    "networks": ["2"],
+}
 
 
-def amounts_hidden() -> bool:
-    """Whether this browser asked to hide amounts (read by the money filter)."""
-    return bool(current_app.config["DEMO_MODE"]) and request.cookies.get(HIDE_AMOUNTS_COOKIE) == "1"
+def _create(fields: dict[str, Any], staff_email: str | None) -> service.CreateResult:
+    """Create an order at the embedded SparkPay sandbox as its creation form would (the demo is
+    the sandbox's: it pays and expires orders there)."""
+    gateway = gateways.get(sparkpay.NAME)
+    form = gateway.form(fields["edition"], formdata=MultiDict(fields))
+    return service.create_order(gateway, form, staff_email)
 
 
 @bp.before_request
@@ -69,7 +74,7 @@ def _demo_only() -> None:
 
 def _story_order() -> Order | None:
     request_no = session.get("demo_story")
-    return orders.get_order(request_no) if request_no else None
+    return get_order(request_no) if request_no else None
 
 
 def _step(order: Order | None) -> int:
@@ -98,9 +103,9 @@ def story_live() -> ResponseReturnValue:
 @bp.post("/demo/story/create")
 @manager_required
 def story_create() -> ResponseReturnValue:
-    result = orders.create_order(STORY_ORDER, current_user.email)
+    result = _create(STORY_ORDER, current_user.email)
     session["demo_story"], session["demo_story_paid"] = result.order.request_no, False
-    if result.error is not None or result.unknown:
+    if result.refusal is not None or result.unknown:
         flash(gettext("The sandbox did not take the order; see it for why."), "error")
     return redirect(url_for("demo.story"), 303)
 
@@ -111,7 +116,7 @@ def story_pay() -> ResponseReturnValue:
     """The shopper pays at the sandbox, as on its cashier page; its notification does the rest."""
     order = _story_order()
     sandbox = current_app.extensions.get("sparkpay_sandbox")
-    if order is None or sandbox is None or order.status != "UNPAID":
+    if order is None or sandbox is None or order.status != Status.UNPAID:
         flash(gettext("There is no order awaiting payment in the story; start again."), "error")
         return redirect(url_for("demo.story"), 303)
     sandbox.pay(order.request_no, "USDT:2")
@@ -146,7 +151,7 @@ PAY_WITH = (("USDT", 2), ("USDT", 3), ("USDT", 4), ("USDC", 2), ("USDC", 3))
 class PlannedOrder:
     at: datetime  # when staff create it
     outcome: str  # paid, expired, closed (by staff), failed (refused by the gateway) or open
-    new: orders.NewOrder
+    fields: dict[str, Any]  # what staff would type on the creation form
     pay_with: str  # the sandbox's offer, "USDT:4"
 
 
@@ -175,25 +180,21 @@ def month_plan(now: datetime, rng: random.Random) -> list[PlannedOrder]:
 def _planned(rng: random.Random, at: datetime, outcome: str) -> PlannedOrder:
     description, price = rng.choice(PRODUCTS)
     currency, network = rng.choice(PAY_WITH)
-    common: dict[str, Any] = dict(
-        description=description,
-        goods_info=f"1 x {description}",
-        merchant_order_no="",
-        timeout_minutes=7 * 24 * 60 if outcome == "open" else 30,
-    )
+    fields: dict[str, Any] = {
+        "edition": "normal",
+        "amount": price,
+        "currency": currency,
+        "networks": [str(network)],
+        "description": description,
+        "goods_info": f"1 x {description}",
+        "timeout_minutes": str(7 * 24 * 60 if outcome == "open" else 30),
+    }
     if outcome == "failed":  # below the gateway's minimum service fee: it refuses (41028)
-        new = orders.NewOrder(edition="normal", amount="0.000001", currency=currency, networks=(network,), **common)
+        fields["amount"] = "0.000001"
     elif rng.random() < 0.2:
-        new = orders.NewOrder(
-            edition="pro",
-            amount=price,
-            currency="USD",
-            currency_networks=(CurrencyNetworks(currency, (network,)),),
-            **common,
-        )
-    else:
-        new = orders.NewOrder(edition="normal", amount=price, currency=currency, networks=(network,), **common)
-    return PlannedOrder(at, outcome, new, f"{currency}:{network}")
+        del fields["networks"]
+        fields |= {"edition": "pro", "currency": "USD", "currency_networks": [f"{currency}:{network}"]}
+    return PlannedOrder(at, outcome, fields, f"{currency}:{network}")
 
 
 @contextmanager
@@ -224,11 +225,11 @@ def fill_month(staff_email: str | None, seed: int | None = None) -> int:
     with _test_clocks(sandbox) as move_to:
         for item in month_plan(datetime.now(UTC), demo_random(seed)):
             move_to(item.at)
-            result = orders.create_order(item.new, staff_email)
+            result = _create(item.fields, staff_email)
             if result.unknown:
                 continue
             made += 1
-            if result.error is not None:  # refused by the gateway: part of a real month too
+            if result.refusal is not None:  # refused by the gateway: part of a real month too
                 continue
             order = result.order
             request_no = order.request_no
@@ -238,10 +239,10 @@ def fill_month(staff_email: str | None, seed: int | None = None) -> int:
             elif item.outcome == "expired":
                 move_to(item.at + timedelta(minutes=31 + demo_random(request_no).randint(0, 30)))
                 sandbox.expire_due()  # its deadline has passed: the sandbox closes it, as the gateway would,
-                orders.refresh_from_gateway(order, source="reconcile", actor="reconciler")  # and the reconciler sees it
+                service.refresh(order, source=Source.RECONCILE, actor="reconciler")  # and the reconciler sees it
             elif item.outcome == "closed":
                 move_to(item.at + timedelta(minutes=demo_random(request_no).randint(5, 25)))
-                orders.close_order(order, staff_email)
+                service.close_order(order, staff_email)
             sandbox.deliver_due()
     return made
 

@@ -1,0 +1,299 @@
+"""ExamplePay's adapter (UPI and PIX, the V2_SHA256 scheme): its creation form, the shop's orders
+and refunds as ExamplePay requests, and its answers and notifications as neutral statements."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it, types-WTForms 3.2 not yet
+from wtforms.validators import DataRequired, Length, Optional
+
+from examplepay import (
+    ApiError,
+    ExamplePayClient,
+    ExamplePayError,
+    Payer,
+    Payment,
+    PaymentNotFoundError,
+    PaymentRequest,
+    RefundRequest,
+    ValidationError,
+    read_notification,
+    readings,
+)
+from examplepay import Notification as GatewayNotification
+from examplepay.models import format_amount
+
+from ..models import Order, Refund
+from ..vocabulary import Status
+from . import sandboxes
+from .base import (
+    CreateAnswer,
+    Delivery,
+    DeliveryRefused,
+    Edition,
+    GatewayRefused,
+    GatewayUnreachable,
+    Headers,
+    InvalidField,
+    RefundStatement,
+    Statement,
+)
+
+NAME = "examplepay"
+#: The gateway's payment statuses as the shop's order statuses (reading A7: others are pending).
+STATUS_OF = {readings.PENDING: Status.UNPAID, readings.PAID: Status.COMPLETED, readings.CLOSED: Status.CLOSED}
+#: The gateway sets no deadline of its own; the sandbox closes a payment left this long (reading).
+PAYMENT_LIFETIME = timedelta(seconds=readings.PAYMENT_LIFETIME_SECONDS)
+#: A stored delivery's signature stays good for a replay however old it is (it still proves who sent it).
+STORED_SIGNATURES_KEEP = 100 * 365 * 24 * 3600 * 1000
+
+#: SDK field names -> form field names, so a validation error lands next to its input.
+FORM_FIELD_FOR = {
+    "amount": "amount",
+    "currency": "currency",
+    "description": "description",
+    "merchantTradeNo": "merchant_order_no",
+    "payer.name": "payer_name",
+    "payer.email": "payer_email",
+    "payer.phone": "payer_phone",
+    "payer.userId": "user_id",
+    "merchantAttach": "merchant_order_no",
+}
+
+
+class PaymentForm(FlaskForm):
+    """The creation form's ExamplePay tab: a fiat price and the payer the gateway asks for."""
+
+    edition = HiddenField(default=NAME)
+    form_token = HiddenField()
+    description = StringField(_l("Description shown to the shopper"), validators=[DataRequired(), Length(max=80)])
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=40)])
+    currency = SelectField(_l("Currency"), choices=[SelectChoice(c, c) for c in readings.PAY_METHOD_BY_CURRENCY])
+    payer_name = StringField(_l("Shopper's name"), validators=[DataRequired(), Length(max=80)])
+    payer_email = EmailField(_l("Shopper's email"), validators=[DataRequired(), Length(max=80)])
+    payer_phone = StringField(_l("Shopper's phone"), validators=[DataRequired(), Length(max=20)])
+    merchant_order_no = StringField(_l("Your order number (optional)"), validators=[Optional(), Length(max=64)])
+    user_id = StringField(_l("Shopper's user id (optional)"), validators=[Optional(), Length(max=64)])
+
+    def set_edition(self, edition: str) -> None:
+        self.edition.data = NAME
+        if not self.form_token.data:
+            self.form_token.data = secrets.token_urlsafe(24)
+
+
+def _client() -> ExamplePayClient:
+    built: ExamplePayClient = current_app.extensions["examplepay_client"]
+    return built
+
+
+def _notify_url() -> str:
+    base_url: str = current_app.config["PUBLIC_BASE_URL"]
+    return f"{base_url}/webhooks/{NAME}"
+
+
+def _invalid(error: ValidationError) -> InvalidField:
+    return InvalidField(FORM_FIELD_FOR.get(error.field, "amount"), error.reason_template, error.values)
+
+
+def _refused(error: ApiError) -> GatewayRefused:
+    return GatewayRefused(error.code or "", error.meaning, error.message, hint=error.hint)
+
+
+@contextmanager
+def _answered() -> Iterator[None]:
+    """ExamplePay's errors as the shop's: a 5xx or no answer is unreachable, any other code a refusal."""
+    try:
+        yield
+    except ApiError as error:
+        if error.http_status is not None and error.http_status >= 500:
+            raise GatewayUnreachable(error.message) from None
+        raise _refused(error) from None
+    except ExamplePayError as error:
+        raise GatewayUnreachable(error.message) from None
+
+
+class ExamplePayGateway:
+    """ExamplePay, through the ``examplepay`` SDK: it cannot close a payment (there is no such
+    call; it closes one left unpaid by itself), and it takes refunds."""
+
+    name = NAME
+    label = "ExamplePay"
+    can_close = False
+    can_refund = True
+    resend_creates = False  # readings A8/A15: merchant numbers are not promised unique; ask first
+    editions: tuple[Edition, ...] = (
+        Edition(
+            NAME,
+            _l("ExamplePay (UPI or PIX)"),
+            _l(
+                "Paid through ExamplePay: priced in rupees (UPI) or reais (PIX); the shopper pays on ExamplePay's page."
+            ),
+        ),
+    )
+    acknowledgement = (200, readings.NOTIFICATION_ACK.decode())
+    refusal = (401, '{"code":"FAIL"}')
+    webhook_mimetype = "application/json"
+    verified_by = _l("Yes: signed with the shared app secret")
+
+    def init_app(self, app: Flask) -> None:
+        """Build the client when ExamplePay is configured, and mount its sandbox when it runs."""
+        config = app.config
+        if config["EXAMPLEPAY_ENABLED"]:
+            app.extensions["examplepay_client"] = ExamplePayClient(
+                config["EXAMPLEPAY_APP_ID"],
+                config["EXAMPLEPAY_APP_SECRET"],
+                base_url=config["EXAMPLEPAY_BASE_URL"],
+                signed_url_form=config["EXAMPLEPAY_SIGNED_URL_FORM"],
+                timeout=config["SPARKPAY_TIMEOUT"],
+                max_retries=config["SPARKPAY_MAX_RETRIES"],
+            )
+        if config["EXAMPLEPAY_SANDBOX"]:
+            sandboxes.mount_examplepay(app)
+
+    def enabled(self) -> bool:
+        return bool(current_app.config["EXAMPLEPAY_ENABLED"])
+
+    def form(self, edition: str, formdata: Any = None) -> PaymentForm:
+        form = PaymentForm() if formdata is None else PaymentForm(formdata=formdata)
+        form.set_edition(edition)
+        return form
+
+    def form_field(self, request_field: str) -> str | None:
+        return FORM_FIELD_FOR.get(request_field)
+
+    # --- creation --------------------------------------------------------------------------
+
+    def new_order(self, form: Any, request_no: str, now: datetime, staff_email: str | None) -> Order:
+        merchant_order_no = (form.merchant_order_no.data or "").strip()
+        user_id = (form.user_id.data or "").strip()
+        description = (form.description.data or "").strip()
+        try:
+            amount = Decimal(format_amount((form.amount.data or "").strip()))
+            order = Order(
+                request_no=request_no,
+                gateway=NAME,
+                edition="normal",
+                amount=amount,
+                currency=form.currency.data,
+                merchant_order_no=merchant_order_no or request_no,
+                user_id=user_id or "guest",
+                description=description,
+                goods_info=description,
+                order_time=now,
+                timeout_at=now + PAYMENT_LIFETIME,
+                receive_network="",
+                payer={
+                    "name": (form.payer_name.data or "").strip(),
+                    "email": (form.payer_email.data or "").strip(),
+                    "phone": (form.payer_phone.data or "").strip(),
+                },
+                created_by=staff_email,
+            )
+            self._request_of(order).to_payload()  # every field checked before anything is saved
+        except ValidationError as error:
+            raise _invalid(error) from None
+        return order
+
+    def _request_of(self, order: Order) -> PaymentRequest:
+        """The SDK request for a stored order (the same every time)."""
+        payer = order.payer or {}
+        return PaymentRequest(
+            merchant_trade_no=order.request_no,
+            amount=order.amount,
+            currency=order.currency,
+            description=order.description,
+            payer=Payer(order.user_id, payer.get("name", ""), payer.get("email", ""), payer.get("phone", "")),
+            notify_url=_notify_url(),
+            return_url=f"{current_app.config['PUBLIC_BASE_URL']}/checkout/return/{order.request_no}",
+            pay_method=readings.PAY_METHOD_BY_CURRENCY.get(order.currency, "UPI"),
+            merchant_attach=order.merchant_order_no,
+        )
+
+    def send_create(self, order: Order) -> CreateAnswer:
+        with _answered():
+            created = _client().create_payment(self._request_of(order))
+        return CreateAnswer(created.action_url, created.payment_no)
+
+    # --- what ExamplePay says ----------------------------------------------------------------
+
+    def query(self, order: Order) -> Statement | None:
+        try:
+            payment = _client().query_payment(merchant_trade_no=order.request_no)
+        except PaymentNotFoundError:
+            return None
+        except ExamplePayError as error:
+            raise GatewayUnreachable(error.message) from None
+        return _statement(payment)
+
+    def close(self, order: Order) -> None:
+        raise NotImplementedError("ExamplePay has no call to close a payment")  # can_close is False
+
+    def refund_amount(self, text: str) -> Decimal:
+        try:
+            return Decimal(format_amount(text))
+        except ValidationError as error:
+            raise _invalid(error) from None
+
+    def send_refund(self, refund: Refund) -> str:
+        request = RefundRequest(
+            refund.merchant_refund_no, refund.order.payment_order_no or "", refund.amount, refund.reason
+        )
+        with _answered():
+            return _client().create_refund(request).refund_no
+
+    # --- notifications -------------------------------------------------------------------------
+
+    def kept_headers(self, headers: Headers) -> dict[str, str]:
+        # The Authorization header is a signature, not a secret: kept so a replay can check it again.
+        kept = ("content-type", "user-agent", "content-length", "authorization")
+        return {k: v for k, v in headers.items() if k.lower() in kept}
+
+    def open_delivery(self, raw_body: bytes, headers: Mapping[str, str], *, stored: bool = False) -> Delivery:
+        authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+        config = current_app.config
+        try:
+            notification: GatewayNotification = read_notification(
+                raw_body,
+                authorization,
+                app_id=config["EXAMPLEPAY_APP_ID"],
+                app_secret=config["EXAMPLEPAY_APP_SECRET"],
+                notify_url=_notify_url(),
+                signed_url_form=config["EXAMPLEPAY_SIGNED_URL_FORM"],
+                window_ms=STORED_SIGNATURES_KEEP if stored else readings.TIMESTAMP_WINDOW_MS,
+            )
+        except ExamplePayError as error:
+            raise DeliveryRefused(error.message) from None
+        refund = notification.refund
+        return Delivery(
+            request_no=notification.payment.merchant_trade_no,
+            payload=raw_body.decode("utf-8", errors="replace"),
+            statement=_statement(notification.payment),
+            refund=None
+            if refund is None
+            else RefundStatement(refund.merchant_refund_no, refund.refund_no, refund.amount, refund.currency),
+        )
+
+
+def _statement(payment: Payment) -> Statement:
+    status = STATUS_OF.get(payment.status)
+    paid = status == Status.COMPLETED
+    return Statement(
+        request_no=payment.merchant_trade_no,
+        status=status,
+        amount=payment.amount,
+        currency=payment.currency,
+        details={
+            "payment_order_no": payment.payment_no,
+            **({"pay_time": payment.paid_time, "completed_time": payment.paid_time} if paid else {}),
+        },
+    )
