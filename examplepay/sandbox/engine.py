@@ -99,6 +99,9 @@ class Gateway:
         self.notifications_paused = False
         #: How many of the next refund creates answer HTTP 500 (before doing anything).
         self.failing_refunds = 0
+        #: How many of the next payment creates are carried out (the payment is stored) but
+        #: answered HTTP 500: the merchant does not hear of a payment the gateway holds.
+        self.failing_creates = 0
         self._worker = threading.Thread(target=self._deliver_forever, name="examplepay-sandbox-notifier", daemon=True)
         self._worker.start()
 
@@ -137,6 +140,9 @@ class Gateway:
                 ),
             )
             payment = self.payment(payment_no=payment_no)
+            if self.failing_creates > 0:
+                self.failing_creates -= 1
+                raise Refusal("Common.System_Error", "internal error", http_status=500)
         return {**payment, "action": {"type": "REDIRECT", "url": self.page_url(payment_no)}}
 
     def payment(self, *, payment_no: str = "", merchant_trade_no: str = "") -> dict[str, Any]:

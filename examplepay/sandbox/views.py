@@ -132,9 +132,30 @@ def create_blueprint(gateway: Gateway) -> GatewayBlueprint:
 
     @bp.post("/control/faults")
     def control_faults() -> Response:
-        """{"failing_refunds": n}: the next n refund creates answer HTTP 500."""
-        gateway.failing_refunds = int((request.get_json(silent=True) or {}).get("failing_refunds", 0))
-        return Response(json.dumps({"failing_refunds": gateway.failing_refunds}), mimetype="application/json")
+        """{"failing_refunds": n}: the next n refund creates answer HTTP 500 (before doing anything).
+        {"failing_creates": n}: the next n payment creates are stored but answered HTTP 500.
+        A switch not named keeps its count; the answer gives both."""
+        changes = request.get_json(silent=True)
+        changes = changes if isinstance(changes, dict) else {}
+        counts = {}
+        for name in ("failing_refunds", "failing_creates"):
+            if name in changes:
+                try:
+                    counts[name] = int(changes[name])
+                except (TypeError, ValueError):
+                    counts[name] = -1
+                if counts[name] < 0:
+                    return Response(
+                        json.dumps({"error": f"{name} must be a count (0 or more)"}),
+                        status=400,
+                        mimetype="application/json",
+                    )
+        gateway.failing_refunds = counts.get("failing_refunds", gateway.failing_refunds)
+        gateway.failing_creates = counts.get("failing_creates", gateway.failing_creates)
+        return Response(
+            json.dumps({"failing_refunds": gateway.failing_refunds, "failing_creates": gateway.failing_creates}),
+            mimetype="application/json",
+        )
 
     @bp.get("/control/deliveries")
     def control_deliveries() -> Response:
