@@ -15,7 +15,7 @@ from sparkpay import signing
 from . import leases
 from .extensions import db
 from .models import ROLES, Staff
-from .orders import service as orders
+from .orders import service
 
 #: OWASP ASVS 2.1.1 minimum.
 MIN_PASSWORD_LENGTH = 12
@@ -80,13 +80,13 @@ def keygen_command(directory: Path) -> None:
 @sparkpay_cli.command("reconcile")
 def reconcile_command() -> None:
     """Ask the gateway about every open order and apply what it says."""
-    if not leases.acquire(orders.RECONCILER_LEASE, 15 * 60):
+    if not leases.acquire(service.RECONCILER_LEASE, 15 * 60):
         click.echo("Another instance is reconciling now; nothing done.")
         return
     try:
-        summary = orders.reconcile()
+        summary = service.reconcile()
     finally:
-        leases.release(orders.RECONCILER_LEASE)
+        leases.release(service.RECONCILER_LEASE)
     click.echo(f"Checked {summary.checked} open orders: {summary.changed} changed, {summary.unreachable} unreachable.")
     if summary.unreachable:
         raise SystemExit(1)

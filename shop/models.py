@@ -25,7 +25,7 @@ from .vocabulary import (
 )
 
 #: Added to the wall clock by ``now_utc``. Zero, except while demo mode fills the shop with last
-#: month's orders (shop/demo.py), when the sandbox's test clock moves back by the same amount.
+#: month's orders (shop/web/demo.py), when the sandbox's test clock moves back by the same amount.
 clock_offset = timedelta(0)
 
 

@@ -22,8 +22,6 @@ class Headers(Protocol):
 
     def items(self) -> Iterable[tuple[str, str]]: ...
 
-    def get(self, key: str) -> str | None: ...
-
 
 @dataclass(frozen=True)
 class Statement:
@@ -64,6 +62,8 @@ class Delivery:
     #: What the inspector shows as the delivery's content (decrypted where it was sealed).
     payload: str
     statement: Statement
+    #: The status as the delivery gives it, for the inspector (the gateway's own word).
+    status_in_it: str | None
     refund: RefundStatement | None = None
 
 
@@ -90,7 +90,7 @@ class GatewayRefused(Exception):
 
     def __init__(
         self,
-        code: str | int,
+        code: str | int | None,
         meaning: str,
         message: str,
         *,
@@ -154,7 +154,7 @@ class Gateway(Protocol):
     editions: tuple[Edition, ...]
     #: The webhook's answers: (HTTP status, body) for a delivery taken and one refused, its type.
     acknowledgement: tuple[int, str]
-    refusal: tuple[int, str]
+    rejection: tuple[int, str]
     webhook_mimetype: str
     #: How the inspector says a verified delivery of this gateway was verified.
     verified_by: str

@@ -92,7 +92,9 @@ class PaymentForm(FlaskForm):
 
 
 def _client() -> ExamplePayClient:
-    built: ExamplePayClient = current_app.extensions["examplepay_client"]
+    built: ExamplePayClient | None = current_app.extensions.get("examplepay_client")
+    if built is None:  # switched off while orders or refunds of it are still open
+        raise GatewayUnreachable("ExamplePay is not configured (EXAMPLEPAY_BASE_URL)")
     return built
 
 
@@ -141,7 +143,7 @@ class ExamplePayGateway:
         ),
     )
     acknowledgement = (200, readings.NOTIFICATION_ACK.decode())
-    refusal = (401, '{"code":"FAIL"}')
+    rejection = (401, '{"code":"FAIL"}')
     webhook_mimetype = "application/json"
     verified_by = _l("Yes: signed with the shared app secret")
 
@@ -169,7 +171,7 @@ class ExamplePayGateway:
         return form
 
     def form_field(self, request_field: str) -> str | None:
-        return FORM_FIELD_FOR.get(request_field)
+        return FORM_FIELD_FOR.get(request_field)  # its refusals name no field today; its checks do
 
     # --- creation --------------------------------------------------------------------------
 
@@ -278,6 +280,7 @@ class ExamplePayGateway:
             request_no=notification.payment.merchant_trade_no,
             payload=raw_body.decode("utf-8", errors="replace"),
             statement=_statement(notification.payment),
+            status_in_it=STATUS_OF.get(notification.payment.status),
             refund=None
             if refund is None
             else RefundStatement(refund.merchant_refund_no, refund.refund_no, refund.amount, refund.currency),

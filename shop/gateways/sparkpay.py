@@ -84,6 +84,9 @@ OTHER_RECEIVER_ROWS = 3
 
 #: SDK field names -> form field names, so a validation error lands next to its input.
 FORM_FIELD_FOR = {
+    "amount": "amount",
+    "currency": "currency",
+    "networks": "networks",
     "total_amount": "amount",
     "pricing_amount": "amount",
     "merchant_order_currency": "currency",
@@ -192,7 +195,7 @@ def _invalid(error: ValidationError) -> InvalidField:
 
 def _refused(error: ApiError, kind: Refusal | None = None) -> GatewayRefused:
     return GatewayRefused(
-        error.code or 0,
+        error.code,
         error.meaning,
         error.message,
         field=getattr(error, "field", None),  # some of SparkPay's codes name the field
@@ -220,7 +223,7 @@ class SparkPayGateway:
         ),
     )
     acknowledgement = (200, "SUCCESS")
-    refusal = (400, "refused")
+    rejection = (400, "refused")
     webhook_mimetype = "text/plain"
     verified_by = _l("Yes: the platform key signed it")
 
@@ -386,6 +389,8 @@ class SparkPayGateway:
         except ApiError as error:
             taken = error.code == DUPLICATE_REQUEST_NO_CODE
             raise _refused(error, Refusal.ALREADY_EXISTS if taken else None) from None
+        except SparkPayError as error:  # an answer that cannot be read (no cashier_url, malformed)
+            raise GatewayUnreachable(error.message) from None
         return CreateAnswer(result.cashier_url, result.payment_order_no)
 
     # --- what SparkPay says ------------------------------------------------------------------
@@ -403,6 +408,8 @@ class SparkPayGateway:
     def close(self, order: Order) -> None:
         try:
             _client().close_order(order.request_no)
+        except (GatewayServerError, RateLimitError) as error:  # answered, but not with a decision
+            raise GatewayUnreachable(error.message) from None
         except OrderAlreadyClosedError as error:
             raise _refused(error, Refusal.ALREADY_CLOSED) from None
         except OrderNotClosableError as error:
@@ -438,6 +445,7 @@ class SparkPayGateway:
             request_no=statement.request_no,
             payload=notification.payload.decode("utf-8", errors="replace"),
             statement=statement,
+            status_in_it=notification.order.pay_status or None,
         )
 
 
@@ -473,8 +481,7 @@ def statement_of(info: PaymentOrder) -> Statement:
         amount=info.amount,
         currency=info.currency or None,
         edition=("pro" if info.is_pro else "normal") if info.amount is not None else None,
-        # What a Pro order's shopper pays is in another currency than its price.
-        paid_amount=None if info.is_pro else info.real_pay_amount,
+        paid_amount=info.real_pay_amount,
         problem=problem,
         details={k: v for k, v in details.items() if v not in (None, "")},
     )

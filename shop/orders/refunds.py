@@ -75,6 +75,8 @@ def send(refund_id: int, *, source: Source, actor: str | None) -> tuple[bool, st
     if record is None:
         raise LookupError(f"there is no refund #{refund_id} to send")
     gateway = gateways.for_order(record.order)
+    if not gateway.can_refund:
+        raise LookupError(f"refund #{refund_id} is of an order at {gateway.name}, which takes no refunds")
     number, request_no = record.merchant_refund_no, record.order.request_no
     try:
         refund_no = gateway.send_refund(record)
@@ -201,6 +203,10 @@ def resend_unanswered() -> int:
     due = db.session.scalars(
         select(Refund.id).where(Refund.status == RefundStatus.REQUESTED, Refund.updated_at <= now_utc() - RESEND_AFTER)
     ).all()
+    sent = 0
     for refund_id in due:
-        send(refund_id, source=Source.RECONCILE, actor="reconciler")
-    return len(due)
+        record = db.session.get(Refund, refund_id)
+        if record is not None and gateways.for_order(record.order).enabled():
+            send(refund_id, source=Source.RECONCILE, actor="reconciler")
+            sent += 1
+    return sent

@@ -406,7 +406,7 @@ def receive_delivery(gateway: Gateway, raw_body: bytes, headers: Headers, remote
                 )
             )
         log.warning("%s delivery from %s refused: %s", gateway.name, remote_addr, refused.reason)
-        return DeliveryResult(*gateway.refusal, Outcome.REJECTED)
+        return DeliveryResult(*gateway.rejection, Outcome.REJECTED)
 
     record = Notification(
         gateway=gateway.name,
@@ -414,9 +414,9 @@ def receive_delivery(gateway: Gateway, raw_body: bytes, headers: Headers, remote
         headers=kept_headers,
         body=text,
         verified=True,
-        payload=delivery.payload,
+        payload=delivery.payload.replace("\x00", "\ufffd"),
         request_no=delivery.request_no,
-        pay_status=delivery.statement.status,
+        pay_status=delivery.status_in_it,
     )
     with write_transaction():
         order = get_order(delivery.request_no, for_update=True)

@@ -65,11 +65,11 @@ def apply_status(
 ) -> Outcome:
     """Move ``order`` to ``new_status`` if allowed. Runs inside the caller's transaction; the
     statement's details are copied only with a change."""
-    old_status = Status(order.status)
-    if new_status == old_status:
+    if new_status == order.status:
         return Outcome.DUPLICATE
-    if new_status not in TRANSITIONS[old_status]:
-        return Outcome.STALE
+    if order.status not in TRANSITIONS or new_status not in TRANSITIONS[Status(order.status)]:
+        return Outcome.STALE  # a move the state machine does not allow (or a status it does not know)
+    old_status = Status(order.status)
     if statement is not None:
         for column, value in statement.details.items():
             setattr(order, column, value)
@@ -120,6 +120,7 @@ def mismatch(order: Order, statement: Statement) -> Note | None:
         )
     if (
         statement.status == Status.COMPLETED
+        and not order.is_pro  # a Pro order's shopper pays in another currency than its price
         and statement.paid_amount is not None
         and statement.paid_amount < order.amount
     ):

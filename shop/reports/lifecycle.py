@@ -1,5 +1,5 @@
 """An order's lifecycle drawn on the server: every status and allowed transition of the state
-machine (``orders.TRANSITIONS``), with the path this order actually took highlighted and each
+machine (``vocabulary.TRANSITIONS``), with the path this order actually took highlighted and each
 step numbered, timed and attributed (notification, status check, staff member, reconciler...)."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ NODES: dict[str, tuple[int, int]] = {
 }
 START = (40, 130)
 #: Each transition's line (SVG path data) and where its step numbers go, laid out by hand; a
-#: test checks that these are exactly the transitions ``orders.TRANSITIONS`` allows.
+#: test checks that these are exactly the transitions ``vocabulary.TRANSITIONS`` allows.
 EDGES: dict[tuple[str | None, str], tuple[str, tuple[int, int]]] = {
     (None, Status.CREATING): ("M48,130 L128,130", (88, 120)),
     (Status.CREATING, Status.UNPAID): ("M258,120 L328,62", (293, 84)),

@@ -81,7 +81,7 @@ def _step(order: Order | None) -> int:
     """1 create, 2 the shopper pays, 3 the notification is on its way, 4 the list is green."""
     if order is None:
         return 1
-    if order.status == "COMPLETED":
+    if order.status == Status.COMPLETED:
         return 4
     return 3 if session.get("demo_story_paid") else 2
 

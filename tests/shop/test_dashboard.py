@@ -228,3 +228,11 @@ def test_reconcile_exits_nonzero_when_the_gateway_is_unreachable(shop: Shop, man
     shop.sandbox("POST", "/faults", json={"api_http_500": -1})
     result = shop.app.test_cli_runner().invoke(args=["sparkpay", "reconcile"])
     assert result.exit_code == 1 and "1 unreachable" in result.output
+
+
+def test_close_answered_with_a_server_error_changes_nothing_and_says_so(shop: Shop, manager: requests.Session) -> None:
+    request_no = shop.create_order(manager)
+    shop.sandbox("POST", "/faults", json={"api_http_500": -1})
+    page = close(shop, manager, request_no)
+    assert "Could not reach the gateway" in page and "nothing changed" in page
+    assert shop.order(request_no).status == "UNPAID"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -249,3 +250,43 @@ def test_examplepay_is_offered_only_when_configured(sparkpay_only: Shop) -> None
     fallback = manager.get(f"{sparkpay_only.url}/orders/new", params={"edition": "examplepay"}).text
     assert "How the shopper may pay" in fallback, "the SparkPay form instead"
     assert requests.post(f"{sparkpay_only.url}/webhooks/examplepay", data=b"{}").status_code == 404
+
+
+def test_with_examplepay_switched_off_its_open_orders_and_refunds_wait_without_breaking_reconcile(
+    sparkpay_only: Shop,
+) -> None:
+    from shop.extensions import db, write_transaction
+    from shop.models import Order, Refund, now_utc
+
+    now = now_utc()
+    with sparkpay_only.app.app_context(), write_transaction():
+        for request_no, status in (("SPEXAMPLEOPEN", "UNPAID"), ("SPEXAMPLEPAID", "COMPLETED")):
+            db.session.add(
+                Order(
+                    request_no=request_no,
+                    gateway="examplepay",
+                    edition="normal",
+                    status=status,
+                    amount=Decimal("499.00"),
+                    currency="INR",
+                    merchant_order_no=request_no,
+                    user_id="guest",
+                    description="Tea",
+                    goods_info="Tea",
+                    order_time=now,
+                    timeout_at=now,
+                )
+            )
+        db.session.flush()
+        paid = db.session.scalars(db.select(Order).where(Order.request_no == "SPEXAMPLEPAID")).one()
+        db.session.add(
+            Refund(order=paid, merchant_refund_no="RFWAITING", amount=Decimal("1.00"), reason="x", status="REQUESTED")
+        )
+    with sparkpay_only.app.app_context(), write_transaction():
+        db.session.execute(db.update(Refund).values(updated_at=now - timedelta(hours=1)))
+    result = sparkpay_only.app.test_cli_runner().invoke(args=["sparkpay", "reconcile"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Checked 1 open orders: 0 changed, 1 unreachable." in result.output
+    assert sparkpay_only.order("SPEXAMPLEOPEN").status == "UNPAID"
+    with sparkpay_only.app.app_context():
+        assert db.session.scalars(db.select(Refund.status)).one() == "REQUESTED", "kept, to be sent once it is back"
