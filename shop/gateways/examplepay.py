@@ -3,7 +3,6 @@ and refunds as ExamplePay requests, and its answers and notifications as neutral
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -12,10 +11,8 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it, types-WTForms 3.2 not yet
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
 
 from examplepay import (
     ApiError,
@@ -48,6 +45,7 @@ from .base import (
     RefundStatement,
     Statement,
 )
+from .forms import CreationForm, SelectChoice
 
 NAME = "examplepay"
 #: The gateway's payment statuses as the shop's order statuses (reading A7: others are pending).
@@ -71,24 +69,17 @@ FORM_FIELD_FOR = {
 }
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(CreationForm):
     """The creation form's ExamplePay tab: a fiat price and the payer the gateway asks for."""
 
-    edition = HiddenField(default=NAME)
-    form_token = HiddenField()
     description = StringField(_l("Description shown to the shopper"), validators=[DataRequired(), Length(max=80)])
-    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=40)])
     currency = SelectField(_l("Currency"), choices=[SelectChoice(c, c) for c in readings.PAY_METHOD_BY_CURRENCY])
     payer_name = StringField(_l("Shopper's name"), validators=[DataRequired(), Length(max=80)])
     payer_email = EmailField(_l("Shopper's email"), validators=[DataRequired(), Length(max=80)])
     payer_phone = StringField(_l("Shopper's phone"), validators=[DataRequired(), Length(max=20)])
-    merchant_order_no = StringField(_l("Your order number (optional)"), validators=[Optional(), Length(max=64)])
-    user_id = StringField(_l("Shopper's user id (optional)"), validators=[Optional(), Length(max=64)])
 
     def set_edition(self, edition: str) -> None:
-        self.edition.data = NAME
-        if not self.form_token.data:
-            self.form_token.data = secrets.token_urlsafe(24)
+        super().set_edition(NAME)  # its one tab
 
 
 def _client() -> ExamplePayClient:

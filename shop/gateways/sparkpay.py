@@ -3,7 +3,6 @@ answers and notifications as the shop's neutral statements. Nothing of the SDK l
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,17 +12,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it, types-WTForms 3.2 not yet
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -75,6 +71,7 @@ from .base import (
     Refusal,
     Statement,
 )
+from .forms import CreationForm, SelectChoice
 
 NAME = "sparkpay"
 #: SparkPay's statuses as the shop's (the others, if it ever sends any, are not tracked).
@@ -127,23 +124,18 @@ def currency_network_choices() -> list[SelectChoice]:
     ]
 
 
-class OrderForm(FlaskForm):
+class OrderForm(CreationForm):
     """Both editions; ``edition`` picks which amount and network fields apply."""
 
     other_rows = OTHER_RECEIVER_ROWS
-    edition = HiddenField(default="normal")
-    form_token = HiddenField()
     description = StringField(_l("Description shown to the shopper"), validators=[DataRequired(), Length(max=256)])
     goods_info = TextAreaField(_l("Goods"), validators=[DataRequired(), Length(max=512)])
-    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=40)])
     currency = SelectField(_l("Currency"))
     timeout_minutes = IntegerField(
         _l("Shopper has (minutes) to pay"),
         default=30,
         validators=[InputRequired(), NumberRange(min=1, max=7 * 24 * 60)],
     )
-    merchant_order_no = StringField(_l("Your order number (optional)"), validators=[Optional(), Length(max=64)])
-    user_id = StringField(_l("Shopper's user id (optional)"), validators=[Optional(), Length(max=64)])
     networks = MultiCheckboxField(
         _l("Accepted networks (none ticked: all that carry the currency)"), choices=network_choices()
     )
@@ -161,12 +153,10 @@ class OrderForm(FlaskForm):
 
     def set_edition(self, edition: str) -> None:
         """Fix the edition and offer the currencies it accepts."""
-        self.edition.data = edition
+        super().set_edition(edition)
         pricing = list(FIAT_CURRENCIES) + list(CRYPTO_CURRENCIES) if edition == "pro" else list(CRYPTO_CURRENCIES)
         self.currency.choices = [SelectChoice(c, c) for c in pricing]
         self.currency_networks.choices = currency_network_choices()  # labels in the reader's language
-        if not self.form_token.data:
-            self.form_token.data = secrets.token_urlsafe(24)
 
 
 def _client() -> SparkPayClient:
