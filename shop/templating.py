@@ -18,25 +18,13 @@ from sparkpay.networks import network_label, parse_receive_network
 
 from .extensions import htmx
 from .models import OrderEvent
-from .vocabulary import DELIVERY_OUTCOMES, STATUS_LABELS, Source
+from .vocabulary import DELIVERY_OUTCOMES, SOURCE_LABELS, STATUS_LABELS, Source
 
 #: What an amount shows while hidden for screen sharing.
 HIDDEN_AMOUNT = "•••"
 #: The cookie that hides amounts on this browser (demo mode only).
 HIDE_AMOUNTS_COOKIE = "hide_amounts"
 
-#: How each source of a history entry is named (models.OrderEvent.source).
-EVENT_SOURCES: dict[str, Any] = {
-    Source.STAFF: _l("staff"),
-    Source.CREATE: _l("creation"),
-    Source.WEBHOOK: _l("notification"),
-    Source.QUERY: _l("status check"),
-    Source.CLOSE: _l("close"),
-    Source.RECONCILE: _l("reconciliation"),
-    Source.TIMEOUT: _l("timeout"),
-    Source.REPLAY: _l("replay"),
-    Source.REFUND: _l("refund"),
-}
 #: Actors that are parts of the shop, not people.
 SYSTEM_ACTORS = {"reconciler": _l("reconciler"), "return page": _l("return page")}
 ROLES = {"manager": _l("manager"), "viewer": _l("viewer")}
@@ -71,7 +59,7 @@ def event_source(event: OrderEvent) -> str:
     """What made a history entry: a notification (named by its delivery), a status check, staff..."""
     if event.source == Source.WEBHOOK and event.notification_id is not None:
         return str(gettext("notification #%(id)s", id=event.notification_id))
-    return str(EVENT_SOURCES.get(event.source, event.source))
+    return str(SOURCE_LABELS.get(event.source, event.source))
 
 
 def event_actor(event: OrderEvent) -> str:

@@ -59,6 +59,20 @@ class Source(StrEnum):
     REFUND = "refund"
 
 
+#: How each source of a history entry is named (OrderEvent.source).
+SOURCE_LABELS: dict[str, Any] = {
+    Source.STAFF: _l("staff"),
+    Source.CREATE: _l("creation"),
+    Source.WEBHOOK: _l("notification"),
+    Source.QUERY: _l("status check"),
+    Source.CLOSE: _l("close"),
+    Source.RECONCILE: _l("reconciliation"),
+    Source.TIMEOUT: _l("timeout"),
+    Source.REPLAY: _l("replay"),
+    Source.REFUND: _l("refund"),
+}
+
+
 class Outcome(StrEnum):
     """What applying a gateway's word (a statement, an answer, a delivery) did to an order."""
 

@@ -58,13 +58,17 @@ class RefundStatement:
 class Delivery:
     """A verified webhook delivery: what it is about and what it says."""
 
-    request_no: str
     #: What the inspector shows as the delivery's content (decrypted where it was sealed).
     payload: str
     statement: Statement
     #: The status as the delivery gives it, for the inspector (the gateway's own word).
     status_in_it: str | None
     refund: RefundStatement | None = None
+
+    @property
+    def request_no(self) -> str:
+        """The order it is about."""
+        return self.statement.request_no
 
 
 @dataclass(frozen=True)

@@ -268,7 +268,6 @@ class ExamplePayGateway:
             raise DeliveryRefused(error.message) from None
         refund = notification.refund
         return Delivery(
-            request_no=notification.payment.merchant_trade_no,
             payload=raw_body.decode("utf-8", errors="replace"),
             statement=_statement(notification.payment),
             status_in_it=STATUS_OF.get(notification.payment.status),

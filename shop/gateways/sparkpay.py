@@ -432,7 +432,6 @@ class SparkPayGateway:
             raise DeliveryRefused(error.message) from None
         statement = statement_of(notification.order)
         return Delivery(
-            request_no=statement.request_no,
             payload=notification.payload.decode("utf-8", errors="replace"),
             statement=statement,
             status_in_it=notification.order.pay_status or None,

@@ -182,7 +182,7 @@ def refresh(order: Order, *, source: Source, actor: str | None = None, query_onl
         return Outcome.UNREACHABLE
     if statement is None:
         return _not_at_the_gateway(order, gateway, source=source, actor=actor)
-    return apply_answer(order, lambda mine: apply_statement(mine, statement, source=source, actor=actor))
+    return _apply_answer(order, lambda mine: apply_statement(mine, statement, source=source, actor=actor))
 
 
 def _not_at_the_gateway(order: Order, gateway: Gateway, *, source: Source, actor: str | None) -> Outcome:
@@ -198,7 +198,7 @@ def _not_at_the_gateway(order: Order, gateway: Gateway, *, source: Source, actor
     return Outcome.NOT_FOUND
 
 
-def apply_answer(order: Order, apply: Callable[[Order], Outcome]) -> Outcome:
+def _apply_answer(order: Order, apply: Callable[[Order], Outcome]) -> Outcome:
     """Apply what a status query answered (``apply`` gets the locked order); note when it asked."""
     with write_transaction():
         mine = locked(order.id)
