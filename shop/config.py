@@ -26,6 +26,7 @@ from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from sparkpay import readings as sparkpay_readings
 from sparkpay import signing
 from sparkpay.errors import ConfigurationError
 
@@ -116,6 +117,18 @@ def _log_level(value: Any) -> str:
     return name
 
 
+class ExplainedValueError(ValueError):
+    """A value a parser refused, with words that say what is wrong in it."""
+
+
+def _readings(choose: Callable[[str], dict[str, str]], value: Any) -> dict[str, str]:
+    """A sandbox's readings (``A5=success-only,A22=idempotent``), or a dict from instance/config.py."""
+    try:
+        return choose(value if isinstance(value, Mapping) else str(value))
+    except ValueError as error:
+        raise ExplainedValueError(str(error)) from None
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its default (None: unset, or worked out at start) and how to read it."""
@@ -127,6 +140,7 @@ class Setting:
 
 _URL = "an http:// or https:// URL such as https://shop.example.com"
 _SECONDS = "a whole number of seconds, 0 or more"
+_READINGS = "readings and alternatives such as A5=success-only,A22=idempotent (the sandbox's page lists them)"
 
 #: Every typed setting of the shop, with its default, its parser and what it expects.
 SETTINGS: dict[str, Setting] = {
@@ -158,6 +172,8 @@ SETTINGS: dict[str, Setting] = {
     "WEBHOOK_SILENCE_MINUTES": Setting(60, _integer(0), "a whole number of minutes, 0 or more"),
     # Which URL form ExamplePay signs (examplepay/readings.py, A2).
     "EXAMPLEPAY_SIGNED_URL_FORM": Setting("absolute", _one_of("absolute", "path"), "absolute or path"),
+    # How the embedded SparkPay sandbox reads its docs where they are silent (sparkpay/readings.py).
+    "SANDBOX_READINGS": Setting("", lambda value: _readings(sparkpay_readings.choose, value), _READINGS),
 }
 
 #: What ``python app.py`` reads for its address (the contract's HOST and PORT).
@@ -168,9 +184,10 @@ def parse_setting(name: str, setting: Setting, value: Any) -> Any:
     """``value`` read as ``setting`` says; a ConfigurationError naming ``name`` when it cannot be."""
     try:
         return setting.parse(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError) as error:
         shown = "(empty)" if str(value).strip() == "" else repr(value)
-        raise ConfigurationError(f"{name} must be {setting.expects}, not {shown}") from None
+        why = f": {error}" if isinstance(error, ExplainedValueError) else ""
+        raise ConfigurationError(f"{name} must be {setting.expects}, not {shown}{why}") from None
 
 
 def listen_port() -> int:
