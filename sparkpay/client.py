@@ -61,7 +61,9 @@ class SparkPayClient:
 
     ``verify_responses``: ``"strict"`` (an unsigned or badly signed response raises
     ``SignatureVerificationError``) or ``"lenient"`` (it is logged and read anyway; reading A5
-    is a guess, this lets an operator keep going while it is checked).
+    is a guess, this lets an operator keep going while it is checked). In both modes an error
+    answer that carries no signature at all is raised as its ``ApiError`` with ``verified``
+    False (A5 "success-only"); one whose signature is wrong is not trusted in strict mode.
     """
 
     def __init__(
@@ -221,14 +223,21 @@ class SparkPayClient:
         if status >= 500 and unsigned:
             # A proxy's or load balancer's 5xx carries no signature; it is a transport fault.
             raise GatewayServerError(f"the gateway answered HTTP {status}", http_status=status, request_no=request_no)
+        verified = True
         try:
             verify_message(self._platform_public_key, raw, response_headers, clock=self._clock)
         except SignatureVerificationError as exc:
-            if self.verify_responses == "strict":
+            verified = False
+            if unsigned and status >= 400:
+                # Reading A5 "success-only": an error answer may come unsigned. Its code and words
+                # are read, marked unverified, and never trusted to change an order.
+                log.warning("sparkpay answer HTTP %d for %s is not signed; read as unverified", status, request_no)
+            elif self.verify_responses == "strict":
                 raise SignatureVerificationError(
                     f"response not trusted: {exc.message}", http_status=status, request_no=request_no
                 ) from None
-            log.warning("sparkpay response for %s not verified (%s); lenient mode", request_no, exc.message)
+            else:
+                log.warning("sparkpay response for %s not verified (%s); lenient mode", request_no, exc.message)
         try:
             envelope = json.loads(raw, parse_float=Decimal)
         except (ValueError, UnicodeDecodeError):
@@ -238,9 +247,11 @@ class SparkPayClient:
         if not isinstance(envelope, dict):
             raise TransportError("the gateway's answer is not a JSON object", http_status=status, request_no=request_no)
         if "code" not in envelope and status == 200:
-            return envelope  # reading A8: a flat answer without the envelope
+            return envelope  # reading A8 "flat": the answer's fields without the envelope
         code = envelope.get("code")
         if code in protocol.SUCCESS_CODES and status < 400:
             data = envelope.get("data")
             return data if isinstance(data, dict) else {}
-        raise error_from_response(code, envelope.get("message"), http_status=status, request_no=request_no)
+        raise error_from_response(
+            code, envelope.get("message"), http_status=status, request_no=request_no, verified=verified
+        )

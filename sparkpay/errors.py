@@ -134,8 +134,13 @@ class ApiError(SparkPayError):
         code: int | None = None,
         http_status: int | None = None,
         request_no: str | None = None,
+        verified: bool = True,
     ) -> None:
         super().__init__(message, code=code, http_status=http_status, request_no=request_no)
+        #: Whether the answer's signature verified. An unsigned error answer (reading A5,
+        #: "success-only") is read for its code and words, but must not be trusted to change
+        #: anything: only a signed answer settles an order.
+        self.verified = verified
 
     @property
     def meaning(self) -> str:
@@ -310,7 +315,9 @@ ERRORS_BY_CODE: dict[int, type[ApiError]] = {
 }
 
 
-def error_from_response(code: Any, message: Any, *, http_status: int | None, request_no: str | None = None) -> ApiError:
+def error_from_response(
+    code: Any, message: Any, *, http_status: int | None, request_no: str | None = None, verified: bool = True
+) -> ApiError:
     """Build the most specific ApiError for a gateway ``code`` (unknown codes keep their number)."""
     try:
         number = int(code)
@@ -326,4 +333,4 @@ def error_from_response(code: Any, message: Any, *, http_status: int | None, req
     else:
         cls = ApiError
     text = str(message) if message else ERROR_CODES.get(number or -1, ("gateway error", ""))[0]
-    return cls(text, code=number, http_status=http_status, request_no=request_no)
+    return cls(text, code=number, http_status=http_status, request_no=request_no, verified=verified)
