@@ -184,19 +184,15 @@ def seal_notification(
     app_id: str,
     mgf1_hash: str = "sha256",
     aes_key: str | None = None,
+    sign_location: str = "head",
 ) -> bytes:
     """Build a notification body as the gateway sends it (for the sandbox and tests).
 
-    A fresh AES key is drawn unless one is given.
+    A fresh AES key is drawn unless one is given; ``sign`` sits in ``head`` or at the ``top``
+    level (A11).
     """
     aes_key = aes_key or new_aes_key()
-    envelope = {
-        "head": {
-            "charset": "UTF-8",
-            "aes_key": wrap_aes_key(merchant_public_key, aes_key, mgf1_hash),
-            "app_id": app_id,
-            "sign": sign(platform_private_key, payload),
-        },
-        "body": aes_encrypt(aes_key, payload),
-    }
+    head = {"charset": "UTF-8", "aes_key": wrap_aes_key(merchant_public_key, aes_key, mgf1_hash), "app_id": app_id}
+    envelope: dict[str, Any] = {"head": head, "body": aes_encrypt(aes_key, payload)}
+    (head if sign_location == "head" else envelope)["sign"] = sign(platform_private_key, payload)
     return json.dumps(envelope, separators=(",", ":")).encode("utf-8")

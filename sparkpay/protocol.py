@@ -1,11 +1,15 @@
-"""Every reading of the SparkPay protocol that the docs leave open, in one place.
+"""The SparkPay protocol's constants: the documented ones, and what the SDK accepts where the
+docs leave a choice open.
 
-The SparkPay docs (see ``shared/sparkpay-api.md``) are cut or silent on several points. Each
-constant below is the reading this SDK (and the sandbox) builds on, with the ambiguity number
-of that file's section 10. When the real gateway shows otherwise, change it here only.
+The SparkPay docs (see ``shared/sparkpay-api.md``) are cut or silent on several points, each
+numbered in that file's section 10. Where a real gateway could take either reading, the
+alternatives are in ``readings.READINGS`` and the SDK accepts every one of them (the constants
+below derived from it); the few it must choose (what it signs, A3) are fixed here.
 """
 
 from __future__ import annotations
+
+from .readings import BY_ID
 
 #: Production API base URL (documented).
 PRODUCTION_BASE_URL = "https://api.sparkpay.top"
@@ -34,18 +38,18 @@ NONCE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #: than this many seconds from now, in either direction, is refused.
 TIMESTAMP_TOLERANCE_SECONDS = 300
 
-#: A12: the docs name SHA-256 as the OAEP hash but not the MGF1 hash. Java's default pairs it
-#: with MGF1-SHA-1, most other libraries with MGF1-SHA-256; unwrap tries them in this order.
-OAEP_MGF1_HASHES = ("sha256", "sha1")
+#: A12: the docs name SHA-256 as the OAEP hash but not the MGF1 hash; unwrap tries each in turn.
+OAEP_MGF1_HASHES = BY_ID["A12"].names
 
 #: A9: ``code`` is a number, ``0`` on success; an older page shows it as a string.
 SUCCESS_CODES = (0, "0")
 
-#: A26: the normal-edition query's currency key is cut from the docs; these are tried in order.
-NORMAL_QUERY_CURRENCY_KEYS = ("merchant_order_currency", "currency")
+#: A26: the normal-edition query's currency key is cut from the docs; these are tried in order
+#: (and an answer without any is read as naming no currency).
+NORMAL_QUERY_CURRENCY_KEYS = tuple(name for name in BY_ID["A26"].names if name != "omitted")
 
-#: A11: the notification's ``sign`` most plausibly sits in ``head``; top level is accepted too.
-NOTIFICATION_SIGN_LOCATIONS = ("head", "top")
+#: A11: where a notification's ``sign`` may sit; each place is tried in turn.
+NOTIFICATION_SIGN_LOCATIONS = BY_ID["A11"].names
 
 #: Documented acknowledgement of a notification: HTTP 200 with exactly this body.
 NOTIFICATION_ACK_BODY = "SUCCESS"
@@ -53,9 +57,9 @@ NOTIFICATION_ACK_BODY = "SUCCESS"
 #: A14: documented retry intervals, read as gaps between attempts (seconds).
 NOTIFICATION_RETRY_INTERVALS = (10, 60, 300, 600, 1800, 3600, 7200)
 
-#: A22: a second create with the same ``request_no`` and the same content returns the existing
-#: order (the call is idempotent, so a client may retry it); with different content it is
-#: refused with this code ("request number not valid").
+#: A22: what a gateway that refuses a second create under a used ``request_no`` answers ("request
+#: number not valid"). Whether it refuses an identical re-send too is the reading's question, so
+#: a client that re-sends a create must be ready to ask for the order instead.
 DUPLICATE_REQUEST_NO_CODE = 41023
 
 #: Documented amount precision: at most this many decimal places.

@@ -25,6 +25,7 @@ def mount_sparkpay(app: Flask, merchant_key: rsa.RSAPrivateKey) -> None:
         db_path=str(Path(app.instance_path) / app.config.get("SANDBOX_DB_NAME", "sandbox.db")),
         public_url=app.config["PUBLIC_BASE_URL"] + "/sandbox",
         retry_scale=app.config["SANDBOX_RETRY_SCALE"],
+        readings=app.config["SANDBOX_READINGS"],
     )
     sandbox = Sandbox(settings)
     blueprint = create_blueprint(sandbox)

@@ -8,6 +8,8 @@ It then serves the same paths under ``http://127.0.0.1:5001/sandbox`` (so a clie
 ``SPARKPAY_BASE_URL`` is ``http://127.0.0.1:5001/sandbox``) and, on first start, writes under
 ``instance/`` the platform key pair, a merchant key pair (unless ``SANDBOX_MERCHANT_PUBLIC_KEY``
 names the merchant's public key) and ``sandbox.json`` with the app id and merchant number.
+``SANDBOX_READINGS`` (e.g. ``A5=success-only,A22=idempotent``) picks the readings it takes
+(``sparkpay.readings``; listed at ``/sandbox/readings``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from flask import Flask, redirect
 
-from .. import signing
+from .. import readings, signing
 from .core import Faults, Sandbox, SandboxSettings
 from .views import SandboxBlueprint
 from .views import create_blueprint as _blueprint
@@ -74,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         db_path=str(instance / "sandbox.db"),
         public_url=app.config.get("SANDBOX_PUBLIC_URL", ""),
         retry_scale=float(app.config.get("SANDBOX_RETRY_SCALE", 1.0)),
+        readings=readings.choose(app.config.get("SANDBOX_READINGS")),
     )
     blueprint = create_blueprint(settings)
     app.register_blueprint(blueprint, url_prefix="/sandbox")

@@ -7,13 +7,14 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .. import __version__, protocol
+from .. import __version__, protocol, readings
 from ..notifications import seal_notification
 from ..signing import generate_private_key
 from . import rules
@@ -53,8 +54,8 @@ class SandboxSettings:
     retry_scale: float = 1.0
     notify_timeout: float = 5.0
     timestamp_tolerance: int = protocol.TIMESTAMP_TOLERANCE_SECONDS
-    #: A15: COMPLETED always notifies; CLOSED only with this on.
-    notify_on_close: bool = False
+    #: How this sandbox reads the docs where they are silent (``readings.choose``).
+    readings: Mapping[str, str] = field(default_factory=readings.defaults)
     worker_interval: float = 0.2
     start_worker: bool = True
 
@@ -112,7 +113,8 @@ class Sandbox:
 
     def __init__(self, settings: SandboxSettings) -> None:
         self.settings = settings
-        self.store = Store(settings.db_path)
+        self.readings = readings.choose(settings.readings)
+        self.store = Store(settings.db_path, fold_case=self.readings["A21"] == "fold")
         self.faults = Faults()
         self._wrong_key = generate_private_key()  # signs what must fail verification
         self._stop = threading.Event()
@@ -159,17 +161,28 @@ class Sandbox:
             # Before the time checks, so a client re-sending an old request gets its order (A22).
             existing = self.store.order(body["request_no"])
             if existing is not None:
-                if existing["fingerprint"] == rules.fingerprint(body) and existing["edition"] == edition:
+                same = existing["fingerprint"] == self._fingerprint(body) and existing["edition"] == edition
+                if same and self.readings["A22"] == "idempotent":
                     return existing
-                raise Refusal(protocol.DUPLICATE_REQUEST_NO_CODE, "this request_no is already used for another order")
+                raise Refusal(
+                    protocol.DUPLICATE_REQUEST_NO_CODE,
+                    "this request_no is already used" + ("" if same else " for another order"),
+                )
         offers = rules.check_create(body, edition, self.settings.merchant_no, now)
-        row = rules.new_order_row(body, edition, offers, now)
+        row = rules.new_order_row(body, edition, offers, now) | {
+            "request_key": self.store.key(body["request_no"]),
+            "fingerprint": self._fingerprint(body),
+        }
         with self.store.transaction() as db:
             db.execute(
                 f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
             )
         self.expire_due()
         return self._stored(body["request_no"])
+
+    def _fingerprint(self, body: Mapping[str, Any]) -> str:
+        """The create's content, its request number folded as the gateway folds it (A21)."""
+        return rules.fingerprint({**body, "request_no": self.store.key(body["request_no"])})
 
     def order(self, request_no: str) -> StoredOrder | None:
         self.expire_due()
@@ -235,13 +248,13 @@ class Sandbox:
                 f"UPDATE orders SET status = ?, {assignments} WHERE request_key = ? AND status = ?",
                 (status, *fields.values(), order["request_key"], protocol.STATUS_UNPAID),
             ).rowcount
-        if changed and (status == protocol.STATUS_COMPLETED or self.settings.notify_on_close):
+        if changed and (status == protocol.STATUS_COMPLETED or self.readings["A15"] == "closed-too"):
             self.queue_notification(order["request_no"])
 
     # --- notifications --------------------------------------------------------------------------
 
     def statement(self, order: StoredOrder) -> dict[str, Any]:
-        return rules.statement(order, self.settings.app_id)
+        return rules.statement(order, self.settings.app_id, currency_key=self.readings["A26"])
 
     def queue_notification(self, request_no: str) -> int:
         order = self.store.order(request_no)
@@ -293,7 +306,7 @@ class Sandbox:
             if attempts[-1]["http_status"] == 200:
                 log.warning("sandbox: the receiver at %s accepted a probe with a wrong signature", row["notify_url"])
         bad_signature = self.faults.take("notify_bad_signature")
-        mgf1 = "sha1" if self.faults.take("notify_mgf1_sha1") else "sha256"
+        mgf1 = "sha1" if self.faults.take("notify_mgf1_sha1") else self.readings["A12"]
         attempt = self._send(row["notify_url"], payload, kind="notification", bad_signature=bad_signature, mgf1=mgf1)
         attempts.append(attempt)
         acknowledged = attempt["http_status"] == 200 and attempt["body"].strip() == protocol.NOTIFICATION_ACK_BODY
@@ -323,14 +336,16 @@ class Sandbox:
             )
 
     def _send(
-        self, url: str, payload: bytes, *, kind: str, bad_signature: bool = False, mgf1: str = "sha256"
+        self, url: str, payload: bytes, *, kind: str, bad_signature: bool = False, mgf1: str | None = None
     ) -> dict[str, Any]:
+        mgf1 = mgf1 or self.readings["A12"]
         body = seal_notification(
             payload,
             merchant_public_key=self.settings.merchant_public_key,
             platform_private_key=self._wrong_key if bad_signature else self.settings.platform_private_key,
             app_id=self.settings.app_id,
             mgf1_hash=mgf1,
+            sign_location=self.readings["A11"],
         )
         attempt: dict[str, Any] = {
             "at": time.time(),

@@ -44,6 +44,15 @@ MERCHANT_CA_ADDRESS = "0x5a0d00000000000000000000000000000000ca5a"
 OTHER_MERCHANT_NO = "M0THERMERCHANT"
 
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+#: A "large units" decimal string as the docs show them: digits, optionally a point and at most
+#: six more; no sign, exponent or space (``Decimal`` alone would take "1e3" and " 12.5").
+AMOUNT_TEXT = re.compile(r"\d+(\.\d+)?")
+#: Network numbers joined by commas, nothing else ("2,4"; not "2, 4").
+RECEIVE_NETWORK_TEXT = re.compile(r"\d+(,\d+)*")
+#: Unix seconds: ten digits until 2286. A millisecond timestamp (13 digits) is refused.
+LATEST_SECONDS = 9_999_999_999
+#: How far ahead a deadline may be (the docs give no limit; a year is past any sane checkout).
+LONGEST_TIMEOUT_SECONDS = 366 * 24 * 3600
 REQUIRED_COMMON = (
     "merchant_no",
     "request_no",
@@ -78,6 +87,8 @@ class Refusal(Exception):
 def _amount(value: Any, invalid: int, too_precise: int, field: str) -> Decimal:
     if not isinstance(value, str) or not value.strip():
         raise Refusal(invalid, f"{field} must be a decimal string")
+    if not AMOUNT_TEXT.fullmatch(value):
+        raise Refusal(invalid, f"{field} must be digits with an optional decimal point, not {value[:40]!r}")
     try:
         amount = Decimal(value)
     except InvalidOperation:
@@ -124,6 +135,8 @@ def check_create(body: Any, edition: str, merchant_no: str, now: int) -> list[li
     for name in INTEGER_FIELDS:
         if isinstance(body[name], bool) or not isinstance(body[name], int):
             raise Refusal(40009, f"{name} must be an integer")
+        if not 0 < body[name] <= LATEST_SECONDS:
+            raise Refusal(40009, f"{name} must be a Unix time in seconds")
     for name in set(REQUIRED[edition]) - set(INTEGER_FIELDS):
         if not isinstance(body[name], str):
             raise Refusal(40009, f"{name} must be a string")
@@ -135,6 +148,8 @@ def check_create(body: Any, edition: str, merchant_no: str, now: int) -> list[li
         raise Refusal(41021)
     if body["merchant_order_timeout"] <= now:
         raise Refusal(41012)
+    if body["merchant_order_timeout"] > now + LONGEST_TIMEOUT_SECONDS:
+        raise Refusal(40009, "merchant_order_timeout is more than a year ahead")
     if not _is_url(body["notify_url"]):
         raise Refusal(41001)
     if body.get("redirect_url") and not _is_url(body["redirect_url"]):
@@ -176,8 +191,8 @@ def _normal_offers(receive_network: Any, currency: str, amount: Decimal) -> list
     if receive_network in (None, ""):
         chosen = list(networks.networks_for(currency))
     else:
-        if not isinstance(receive_network, str):
-            raise Refusal(40009, 'receive_network must be a string such as "2,4"')
+        if not isinstance(receive_network, str) or not RECEIVE_NETWORK_TEXT.fullmatch(receive_network):
+            raise Refusal(40009, 'receive_network must be network numbers joined by commas, such as "2,4"')
         chosen = [_network(part) for part in receive_network.split(",")]
         for network in chosen:
             if not networks.supports(network, currency):
@@ -256,11 +271,9 @@ def _check_split(split: Any, total: Decimal, currency: str) -> None:
 
 def new_order_row(body: Mapping[str, Any], edition: str, offers: list[list[Any]], now: int) -> dict[str, Any]:
     return {
-        "request_key": body["request_no"].upper(),
         "request_no": body["request_no"],
         "edition": edition,
         "request": json.dumps(body),
-        "fingerprint": fingerprint(body),
         "status": protocol.STATUS_UNPAID,
         "payment_order_no": "SPO" + time.strftime("%Y%m%d", time.gmtime(now)) + secrets.token_hex(6).upper(),
         "cashier_token": secrets.token_urlsafe(24),
@@ -272,8 +285,9 @@ def new_order_row(body: Mapping[str, Any], edition: str, offers: list[list[Any]]
 # --- what the gateway says about an order -------------------------------------------------------
 
 
-def statement(order: StoredOrder, app_id: str) -> dict[str, Any]:
-    """The query API's ``data`` object (also the notification payload, 4.4)."""
+def statement(order: StoredOrder, app_id: str, *, currency_key: str = "merchant_order_currency") -> dict[str, Any]:
+    """The query API's ``data`` object (also the notification payload, 4.4); the normal
+    edition's currency under ``currency_key`` (A26: "omitted" leaves it out)."""
     request = order["request"]
     paid = order["paid"]
     data: dict[str, Any] = {
@@ -308,7 +322,8 @@ def statement(order: StoredOrder, app_id: str) -> dict[str, Any]:
         data["available_payment_currency_networks"] = [{"currency": c, "networks": n} for c, n in grouped.items()]
     else:
         data["total_amount"] = request["total_amount"]
-        data["merchant_order_currency"] = request["merchant_order_currency"]
+        if currency_key != "omitted":
+            data[currency_key] = request["merchant_order_currency"]
         data["receive_network"] = ",".join(sorted({str(network) for _, network, _ in order["offered"]}))
         data["real_pay_amount"] = paid["amount"] if paid else ""
     if paid:

@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
-    request_key TEXT PRIMARY KEY,          -- request_no upper-cased: the gateway folds case (A21)
+    request_key TEXT PRIMARY KEY,          -- request_no, upper-cased where the gateway folds case (A21)
     request_no TEXT NOT NULL,
     edition TEXT NOT NULL,                 -- normal | pro
     request TEXT NOT NULL,                 -- the create body as received (JSON)
@@ -68,8 +68,9 @@ class StoredOrder(TypedDict):
 class Store:
     """One connection guarded by a lock: the sandbox is small and this keeps it simple and safe."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, fold_case: bool = True) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.fold_case = fold_case
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
@@ -111,8 +112,12 @@ class Store:
 
     # --- orders -------------------------------------------------------------------------------
 
+    def key(self, request_no: str) -> str:
+        """The order's key: its request number, folded to upper case where the gateway ignores case (A21)."""
+        return request_no.upper() if self.fold_case else request_no
+
     def order(self, request_no: str) -> StoredOrder | None:
-        rows = self.query("SELECT * FROM orders WHERE request_key = ?", request_no.upper())
+        rows = self.query("SELECT * FROM orders WHERE request_key = ?", self.key(request_no))
         return _order(rows[0]) if rows else None
 
     def order_by_token(self, token: str) -> StoredOrder | None:

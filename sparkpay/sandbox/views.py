@@ -13,7 +13,7 @@ import segno
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from .. import networks, protocol
+from .. import networks, protocol, readings
 from ..errors import ERROR_CODES, SignatureVerificationError
 from ..signing import SignedHeaders, sign_message, verify_message
 from . import rules
@@ -28,28 +28,16 @@ CONTENT_SECURITY_POLICY = (
     "base-uri 'self'; form-action 'self' http: https:; frame-ancestors 'none'"
 )
 
-#: The readings this sandbox builds on where the docs are silent (shown on its home page).
-READINGS = (
+#: What this sandbox does where the docs are silent and no real gateway could differ in a way
+#: the shop depends on (shown on its home page beside the switchable readings).
+FIXED_READINGS = (
     ("A3", "A GET request signs an empty body: timestamp\\nnonce\\n\\n."),
-    (
-        "A5",
-        "Every response, errors included, is signed like a request, with the platform key, in Sparkpay-Signature / -Timestamp / -Nonce headers.",
-    ),
-    ("A8/A9", "Responses use the envelope {code, message, data}; code is the number 0 on success."),
-    ("A11/A13", "A notification's sign sits in head and covers the decrypted JSON exactly."),
-    ("A12", "The AES key is wrapped with RSA-OAEP SHA-256 and MGF1-SHA-256 (MGF1-SHA-1 behind a fault switch)."),
     (
         "A14",
         "Retries follow 10 s, 1 min, 5 min, 10 min, 30 min, 1 h, 2 h as gaps between attempts, with a fresh AES key each time.",
     ),
-    ("A15", "COMPLETED always notifies; CLOSED only when notify_on_close is set (off)."),
     ("A16", "An unpaid order closes at its merchant_order_timeout."),
     ("A20", "An empty networks list in a Pro pair means every network that carries the currency."),
-    ("A21", "request_no is matched case-insensitively."),
-    (
-        "A22",
-        "A second create with the same request_no and the same content returns the same order (so a client may retry); with different content it is refused with 41023.",
-    ),
     ("4.4", "The notification payload is the query API's data object."),
     (
         "8",
@@ -91,22 +79,22 @@ def create_blueprint(sandbox: Sandbox) -> SandboxBlueprint:
 
     # --- API -------------------------------------------------------------------------------------
 
-    def signed(code: int, data: Any = None, message: str = "success") -> Response:
-        body = json.dumps({"code": code, "message": message, "data": data}, separators=(",", ":")).encode()
+    def signed(code: int, data: Any = None, message: str = "success", *, flat: bool = False) -> Response:
+        """The answer: the envelope (or, ``flat``, ``data`` alone), signed as reading A5 says."""
+        shown_code: int | str = str(code) if sandbox.readings["A9"] == "string" else code
+        answer = data if flat else {"code": shown_code, "message": message, "data": data}
+        body = json.dumps(answer, separators=(",", ":")).encode()
+        response = Response(body, status=http_status(code), mimetype="application/json")
+        if code != 0 and sandbox.readings["A5"] == "success-only":
+            return response
         headers = sign_message(settings.platform_private_key, body)
         signature = headers.signature
         if sandbox.faults.take("api_bad_signature"):
             signature = signature[::-1]
-        return Response(
-            body,
-            status=http_status(code),
-            mimetype="application/json",
-            headers={
-                protocol.RESPONSE_SIGNATURE_HEADER: signature,
-                protocol.RESPONSE_TIMESTAMP_HEADER: headers.timestamp,
-                protocol.RESPONSE_NONCE_HEADER: headers.nonce,
-            },
-        )
+        response.headers[protocol.RESPONSE_SIGNATURE_HEADER] = signature
+        response.headers[protocol.RESPONSE_TIMESTAMP_HEADER] = headers.timestamp
+        response.headers[protocol.RESPONSE_NONCE_HEADER] = headers.nonce
+        return response
 
     def api(view: Callable[Concatenate[Any, P], object]) -> Callable[P, Response]:
         """Faults, authentication and the envelope around one API call (``view(body, **url_values)``)."""
@@ -118,7 +106,8 @@ def create_blueprint(sandbox: Sandbox) -> SandboxBlueprint:
                 return signed(50000, None, ERROR_CODES[50000][0])
             try:
                 body = authenticate()
-                return signed(0, view(body, *args, **kwargs))
+                data = view(body, *args, **kwargs)
+                return signed(0, data, flat=view.__name__ == "close" and sandbox.readings["A8"] == "flat")
             except Refusal as refusal:
                 return signed(refusal.code, None, refusal.message)
 
@@ -212,6 +201,11 @@ def create_blueprint(sandbox: Sandbox) -> SandboxBlueprint:
     bp.add_url_rule("/v4/pay/orders/<merchant_no>/<request_no>", "query_order", api(query_normal), methods=["GET"])
     bp.add_url_rule("/v4/pro/pay/orders/<merchant_no>/<request_no>", "query_pro_order", api(query_pro), methods=["GET"])
     bp.add_url_rule("/v4/pay/orders/close", "close_order", api(close), methods=["POST"])
+
+    @bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def not_found(unknown: str) -> Response:
+        """Any other path: the gateway's error envelope, as an API client expects, not a page."""
+        return signed(43005 if unknown.startswith("v4/") else 40009, None, f"no such endpoint: /{unknown}")
 
     # --- the hosted cashier -----------------------------------------------------------------------
 
@@ -356,10 +350,16 @@ def create_blueprint(sandbox: Sandbox) -> SandboxBlueprint:
             deliveries=sandbox.store.deliveries(limit=30),
             faults=sandbox.faults.snapshot(),
             counted=COUNTED_FAULTS,
-            readings=READINGS,
+            readings=readings.described(sandbox.readings),
+            fixed_readings=FIXED_READINGS,
             settings=settings,
             error=request.args.get("error"),
         )
+
+    @bp.get("/readings")
+    def readings_table() -> Response:
+        """Every switchable reading, its alternatives and the one this sandbox takes."""
+        return Response(json.dumps(readings.described(sandbox.readings)), mimetype="application/json")
 
     @bp.app_template_filter("sandbox_time")
     def sandbox_time(value: float | int | None) -> str:

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from flask import Flask, request
+from flask import Flask
+from flask import request as incoming
 
-from sparkpay import NotificationError, SparkPayClient, open_notification, signing
+from sparkpay import NotificationError, SparkPayClient, open_notification, readings, signing
 from sparkpay.sandbox import Sandbox, SandboxSettings, create_blueprint
 from tests.support import serve
 
@@ -39,7 +40,7 @@ class Receiver:
 
         @app.post("/notify")
         def notify() -> tuple[str, int]:
-            raw = request.get_data()
+            raw = incoming.get_data()
             try:
                 opened = open_notification(
                     raw, merchant_private_key=self.merchant_key, platform_public_key=self.platform_public
@@ -76,7 +77,11 @@ class Gateway:
 
 
 @pytest.fixture
-def gateway(tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Iterator[Gateway]:
+def gateway(
+    request: pytest.FixtureRequest, tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> Iterator[Gateway]:
+    """The sandbox, taking the readings of the test's ``readings`` mark (the defaults without one)."""
+    marker = request.node.get_closest_marker("readings")
     receiver = Receiver(merchant_key, platform_key.public_key())
     with serve(receiver.app()) as receiver_url:
         receiver.url = receiver_url
@@ -89,6 +94,7 @@ def gateway(tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivat
             retry_scale=0.01,
             notify_timeout=2.0,
             worker_interval=0.05,
+            readings=readings.choose(marker.kwargs if marker else None),
         )
         blueprint = create_blueprint(settings)
         app = Flask("sandbox-under-test")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from sparkpay import (
     CurrencyNetworks,
     GatewayServerError,
+    InvalidRequestError,
     OrderAlreadyClosedError,
     OrderNotClosableError,
     OrderNotFoundError,
@@ -135,7 +137,8 @@ def test_an_unpaid_order_closes_at_its_deadline(gateway: Gateway) -> None:
     assert closed.closed_time == request.merchant_order_timeout
 
 
-def test_request_no_is_case_insensitive_and_a_same_content_resend_is_idempotent(
+@pytest.mark.readings(A22="idempotent")
+def test_a22_idempotent_a_same_content_resend_gets_the_order_again_whatever_its_case(
     gateway: Gateway, merchant_key: RSAPrivateKey
 ) -> None:
     request = normal_order(gateway, request_no=f"abc_{time.time_ns()}")
@@ -143,6 +146,14 @@ def test_request_no_is_case_insensitive_and_a_same_content_resend_is_idempotent(
     again = gateway.client.create_order(request)
     assert again.cashier_url == first.cashier_url and again.payment_order_no == first.payment_order_no
     assert gateway.client.query_order(request.request_no.upper()).request_no == request.request_no
+    folded = signed_request(
+        gateway.url,
+        "POST",
+        "/v4/pay/cashier",
+        request.to_payload(MERCHANT_NO) | {"request_no": request.request_no.upper()},
+        merchant_key,
+    )
+    assert folded.json()["data"]["payment_order_no"] == first.payment_order_no, "A21 fold: the same request number"
     different = signed_request(
         gateway.url,
         "POST",
@@ -153,6 +164,28 @@ def test_request_no_is_case_insensitive_and_a_same_content_resend_is_idempotent(
     assert different.json()["code"] == 41023
 
 
+def test_a22_refused_by_default_a_resend_is_refused_and_the_order_stays_one(gateway: Gateway) -> None:
+    request = normal_order(gateway, request_no=f"abc_{time.time_ns()}")
+    gateway.client.create_order(request)
+    with pytest.raises(InvalidRequestError) as refused:
+        gateway.client.create_order(request)
+    assert (refused.value.code, refused.value.verified) == (41023, True)
+    assert gateway.client.query_order(request.request_no.upper()).pay_status == "UNPAID"
+    assert len(gateway.sandbox.store.orders()) == 1
+
+
+@pytest.mark.readings(A21="exact", A22="idempotent")
+def test_a21_exact_request_numbers_differing_in_case_are_two_orders(gateway: Gateway) -> None:
+    lower = normal_order(gateway, request_no=f"abc_{time.time_ns()}")
+    upper = replace(lower, request_no=lower.request_no.upper())
+    first, second = gateway.client.create_order(lower), gateway.client.create_order(upper)
+    assert first.payment_order_no != second.payment_order_no
+    with pytest.raises(OrderNotFoundError):
+        gateway.client.query_order("Abc" + lower.request_no[3:])
+    assert gateway.client.query_order(upper.request_no).payment_order_no == second.payment_order_no
+
+
+@pytest.mark.readings(A22="idempotent")
 def test_a_resend_of_an_old_request_still_gets_its_order(gateway: Gateway, merchant_key: RSAPrivateKey) -> None:
     body = order_body(merchant_order_timeout=int(time.time()) + 2)
     assert signed_request(gateway.url, "POST", "/v4/pay/cashier", body, merchant_key).json()["code"] == 0
@@ -175,6 +208,15 @@ def test_a_resend_of_an_old_request_still_gets_its_order(gateway: Gateway, merch
         ({"merchant_order_currency": "DOGE"}, 41009),
         ({"total_amount": "abc"}, 41013),
         ({"total_amount": "1.1234567"}, 41018),
+        ({"total_amount": "1.25e1"}, 41013),
+        ({"total_amount": " 12.5"}, 41013),
+        ({"total_amount": "+12.5"}, 41013),
+        ({"receive_network": "2, 4"}, 40009),
+        (
+            {"merchant_order_time": int(time.time() * 1000), "merchant_order_timeout": int(time.time() * 1000) + 1},
+            40009,
+        ),
+        ({"merchant_order_timeout": int(time.time()) + 400 * 24 * 3600}, 40009),
         ({"merchant_order_timeout": int(time.time()) - 10, "merchant_order_time": int(time.time())}, 41021),
         ({"merchant_order_time": int(time.time()) - 100, "merchant_order_timeout": int(time.time()) - 10}, 41012),
         ({"request_no": "has spaces"}, 41023),
