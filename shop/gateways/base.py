@@ -90,7 +90,10 @@ class Refusal(StrEnum):
 
 class GatewayRefused(Exception):
     """The gateway answered, and said no. ``meaning`` is catalogue text (shown translated),
-    ``message`` the gateway's own words, ``field`` the request field it names, if any."""
+    ``message`` the gateway's own words, ``field`` the request field it names, if any.
+
+    ``verified`` is False for an answer that carried no signature: staff are shown what it says,
+    marked unverified, but it changes no order; a signed query settles the order instead."""
 
     def __init__(
         self,
@@ -101,11 +104,13 @@ class GatewayRefused(Exception):
         field: str | None = None,
         kind: Refusal | None = None,
         hint: str = "",
+        verified: bool = True,
     ) -> None:
         super().__init__(f"{code} {message}")
         self.code, self.meaning, self.message, self.field, self.kind = code, meaning, message, field, kind
         #: What to do about it (catalogue text), where the gateway's error table says.
         self.hint = hint
+        self.verified = verified
 
 
 class GatewayUnreachable(Exception):

@@ -191,7 +191,13 @@ def _refused(error: ApiError, kind: Refusal | None = None) -> GatewayRefused:
         field=getattr(error, "field", None),  # some of SparkPay's codes name the field
         kind=kind,
         hint=error.hint,
+        verified=error.verified,
     )
+
+
+def unverified(error: ApiError) -> str:
+    """An unsigned error answer, as a reason staff read (it is not trusted to change anything)."""
+    return f"unverified answer (not signed): {error.code} {error.message}"
 
 
 class SparkPayGateway:
@@ -201,7 +207,9 @@ class SparkPayGateway:
     label = "SparkPay"
     can_close = True
     can_refund = False
-    resend_creates = True  # reading A22: an identical re-send gets the same order
+    # Reading A22: an identical re-send gets the same order (with its payment link) where the
+    # gateway answers it idempotently; where it refuses it (41023), the order is asked for.
+    resend_creates = True
     editions: tuple[Edition, ...] = (
         Edition("normal", _l("Crypto price"), _l("Priced and paid in one crypto currency.")),
         Edition(
@@ -389,8 +397,10 @@ class SparkPayGateway:
         client = _client()
         try:
             info = client.query_pro_order(order.request_no) if order.is_pro else client.query_order(order.request_no)
-        except OrderNotFoundError:
-            return None
+        except OrderNotFoundError as error:
+            if error.verified:
+                return None
+            raise GatewayUnreachable(unverified(error)) from None
         except SparkPayError as error:
             raise GatewayUnreachable(error.message) from None
         return statement_of(info)

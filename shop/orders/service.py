@@ -51,6 +51,8 @@ class CreateResult:
     refusal: GatewayRefused | None = None
     unknown: bool = False
     existing: bool = False
+    #: A refusal whose answer was not signed: shown to staff, not applied (the order stays CREATING).
+    unverified: GatewayRefused | None = None
 
 
 def create_order(gateway: Gateway, form: Any, staff_email: str | None) -> CreateResult:
@@ -106,10 +108,13 @@ def send_create(order: Order, *, source: Source) -> CreateResult:
         # settled by the next check (a re-send, or a question first, as the gateway allows).
         return _create_unanswered(order, source, error.reason)
     except GatewayRefused as refusal:
-        if refusal.kind == Refusal.ALREADY_EXISTS and source != Source.CREATE:
-            # The gateway has an order under this number but refuses the re-send: ask it.
-            outcome = refresh(order, source=source, query_only=True)
-            return CreateResult(order, unknown=outcome == Outcome.UNREACHABLE)
+        if not refusal.verified:
+            return _create_unverified(order, source, refusal)
+        if refusal.kind == Refusal.ALREADY_EXISTS:
+            # The gateway holds an order under this number (a re-send, perhaps the SDK's own retry
+            # after a lost answer, met a gateway that refuses duplicates, reading A22): ask it.
+            refresh(order, source=source, query_only=True)
+            return CreateResult(order, unknown=_still_creating(order))
         return _create_refused(order, source, refusal)
     log.info("order %s: create sent to %s (%s), accepted", order.request_no, gateway.name, source)
     with write_transaction():
@@ -135,6 +140,38 @@ def _create_unanswered(order: Order, source: Source, reason: str) -> CreateResul
             OrderEvent(from_status=Status.CREATING, to_status=Status.CREATING, source=source, detail=order.last_error)
         )
     return CreateResult(order, unknown=True)
+
+
+def _still_creating(order: Order) -> bool:
+    db.session.refresh(order)
+    return order.status == Status.CREATING
+
+
+def _create_unverified(order: Order, source: Source, refusal: GatewayRefused) -> CreateResult:
+    """A refusal the gateway did not sign (reading A5): staff see what it says, marked unverified,
+    but the order stays CREATING until a signed answer settles it. It is not sent again: a signed
+    query decides (the gateway's statement, or its signed word that it holds no such order)."""
+    log.warning(
+        "order %s: create sent to %s (%s), refused by an unsigned answer: %s %s",
+        order.request_no,
+        order.gateway,
+        source,
+        refusal.code,
+        refusal.message,
+    )
+    with write_transaction():
+        order = locked(order.id)
+        order.last_error_code = refusal.code if isinstance(refusal.code, int) else None
+        order.last_error = note(
+            "Unverified answer (not signed, so not trusted): %(meaning)s, %(words)s. The order will be checked with the gateway.",
+            meaning=note(refusal.meaning),
+            words=verbatim(refusal.message),
+        )
+        order.events.append(
+            OrderEvent(from_status=Status.CREATING, to_status=Status.CREATING, source=source, detail=order.last_error)
+        )
+    refresh(order, source=source, query_only=True)
+    return CreateResult(order, unknown=_still_creating(order), unverified=refusal)
 
 
 def _create_refused(order: Order, source: Source, refusal: GatewayRefused) -> CreateResult:
@@ -169,11 +206,13 @@ def refresh(order: Order, *, source: Source, actor: str | None = None, query_onl
     """Ask the gateway for the order's status and apply it.
 
     An order still CREATING (its create call went unanswered) is sent again where the gateway
-    answers a re-send idempotently; elsewhere the gateway is asked first, and the create sent
-    again only once it says, after the grace period, that it has no such order.
+    answers a re-send idempotently, unless an unsigned refusal of it is on record
+    (``last_error_code``); elsewhere the gateway is asked first, and the create sent again only
+    once it says, after the grace period, that it has no such order. ``query_only`` never sends.
     """
     gateway = gateways.for_order(order)
-    if order.status == Status.CREATING and gateway.resend_creates and not query_only:
+    resend = gateway.resend_creates and order.last_error_code is None
+    if order.status == Status.CREATING and resend and not query_only:
         return Outcome.UNREACHABLE if send_create(order, source=source).unknown else Outcome.APPLIED
     try:
         statement = gateway.query(order)
@@ -181,13 +220,17 @@ def refresh(order: Order, *, source: Source, actor: str | None = None, query_onl
         log.warning("order %s: %s query failed: %s", order.request_no, source, error.reason)
         return Outcome.UNREACHABLE
     if statement is None:
-        return _not_at_the_gateway(order, gateway, source=source, actor=actor)
+        return _not_at_the_gateway(order, gateway, source=source, actor=actor, may_send=not query_only)
     return _apply_answer(order, lambda mine: apply_statement(mine, statement, source=source, actor=actor))
 
 
-def _not_at_the_gateway(order: Order, gateway: Gateway, *, source: Source, actor: str | None) -> Outcome:
+def _not_at_the_gateway(
+    order: Order, gateway: Gateway, *, source: Source, actor: str | None, may_send: bool
+) -> Outcome:
+    """The gateway's signed word: it holds no such order. A CREATING order past the grace period
+    was never created: sent (once more) where the gateway is asked first, else FAILED."""
     grace_over = order.status == Status.CREATING and order.created_at <= now_utc() - CREATION_GRACE
-    if grace_over and not gateway.resend_creates:
+    if grace_over and not gateway.resend_creates and may_send:
         return Outcome.UNREACHABLE if send_create(order, source=source).unknown else Outcome.APPLIED
     with write_transaction():
         mine = locked(order.id)
@@ -296,6 +339,20 @@ def close_order(order: Order, staff_email: str | None) -> CloseResult:
 
 def _close_refused(order: Order, staff_email: str | None, refusal: GatewayRefused) -> CloseResult:
     """What a close the gateway did not carry out means, and what the shop does about it."""
+    if not refusal.verified:
+        # Not signed, so not trusted: a signed query says what the order's status is.
+        refresh(order, source=Source.CLOSE, actor=staff_email)
+        db.session.refresh(order)
+        return CloseResult(
+            order.status == Status.CLOSED,
+            gettext(
+                "The gateway answered %(code)s %(meaning)s, but its answer was not signed; "
+                "a signed query says the order is %(status)s.",
+                code=refusal.code,
+                meaning=gettext(refusal.meaning),
+                status=order.status_label,
+            ),
+        )
     if refusal.kind == Refusal.ALREADY_CLOSED:
         refresh(order, source=Source.CLOSE, actor=staff_email)
         return CloseResult(True, gettext("The gateway had already closed this order."))

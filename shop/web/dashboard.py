@@ -237,10 +237,28 @@ def order_new() -> ResponseReturnValue:
                 form.form_token.data = ""
                 form.set_edition(edition)
             else:
-                if result.unknown:
+                if result.unverified is not None and result.unknown:
+                    flash(
+                        gettext(
+                            "The gateway refused the order, but its answer was not signed, so it is not trusted: "
+                            "%(code)s %(meaning)s. The order is saved and will be checked with the gateway.",
+                            code=result.unverified.code,
+                            meaning=gettext(result.unverified.meaning),
+                        ),
+                        "error",
+                    )
+                elif result.unknown:
                     flash(
                         gettext(
                             "The gateway did not answer in time. The order is saved and will be checked automatically."
+                        ),
+                        "error",
+                    )
+                elif not result.order.cashier_url:
+                    flash(
+                        gettext(
+                            "The gateway holds this order, but its answer with the payment link was lost: "
+                            "create a new order for the shopper."
                         ),
                         "error",
                     )

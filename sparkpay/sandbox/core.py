@@ -23,11 +23,14 @@ from .store import Store, StoredOrder
 
 log = logging.getLogger("sparkpay.sandbox")
 
-#: Switches: 0 off, -1 always, N > 0 the next N occurrences.
+#: Switches: 0 off, -1 always, N > 0 the next N occurrences. ``api_http_500`` answers before
+#: doing anything; ``api_lost_answer`` does the call, then answers as a proxy whose upstream timed
+#: out (an unsigned 502), so the client cannot know it was done.
 COUNTED_FAULTS = (
     "api_http_500",
     "api_delay",
     "api_bad_signature",
+    "api_lost_answer",
     "notify_drop",
     "notify_duplicate",
     "notify_out_of_order",

@@ -107,6 +107,8 @@ def create_blueprint(sandbox: Sandbox) -> SandboxBlueprint:
             try:
                 body = authenticate()
                 data = view(body, *args, **kwargs)
+                if sandbox.faults.take("api_lost_answer"):
+                    return Response("upstream timed out", status=502, mimetype="text/plain")
                 return signed(0, data, flat=view.__name__ == "close" and sandbox.readings["A8"] == "flat")
             except Refusal as refusal:
                 return signed(refusal.code, None, refusal.message)

@@ -400,6 +400,11 @@ def test_api_faults(gateway: Gateway) -> None:
     gateway.faults(api_bad_signature=1)
     with pytest.raises(SignatureVerificationError):
         gateway.client.query_order("ANY")
+    gateway.faults(api_lost_answer=1)
+    lost = normal_order(gateway)
+    with pytest.raises(GatewayServerError):
+        gateway.client.create_order(lost)
+    assert gateway.client.query_order(lost.request_no).pay_status == "UNPAID", "done, though its answer was lost"
     gateway.faults(api_delay=1, api_delay_seconds=1.5)
     slow = type(gateway.client)(
         gateway.client.app_id,

@@ -91,6 +91,14 @@ class Shop:
         assert response.status_code < 400, response.text
         return response
 
+    def sandbox_readings(self, gateway: str) -> list[dict[str, Any]]:
+        """The readings the gateway's embedded sandbox lists (``GET …/readings``)."""
+        prefix = "/sandbox" if gateway == "sparkpay" else "/examplepay-sandbox"
+        response = requests.get(f"{self.url}{prefix}/readings", timeout=10)
+        assert response.status_code == 200, response.text
+        listed: list[dict[str, Any]] = response.json()
+        return listed
+
     def order_numbers(self) -> list[str]:
         """Every stored request number, newest first."""
         from shop.extensions import db
