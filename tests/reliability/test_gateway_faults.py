@@ -18,7 +18,7 @@ from shop.extensions import db
 from shop.models import Notification, Order
 from shop.orders import service
 from shop.orders.state import get_order
-from tests.shop.conftest import Shop, create_in_process, start_shop
+from tests.shop.conftest import Shop, create_in_process, marked_readings, start_shop
 from tests.support import wait_for
 
 from .conftest import assert_legal_history, create_orders
@@ -29,8 +29,17 @@ API_DELAY_SECONDS = 1.5
 
 
 @pytest.fixture
-def shop(tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Iterator[Shop]:
-    yield from start_shop(tmp_path, merchant_key, platform_key, SPARKPAY_TIMEOUT=CLIENT_TIMEOUT)
+def shop(
+    request: pytest.FixtureRequest, tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> Iterator[Shop]:
+    """The shop, its SparkPay sandbox taking the readings of the test's ``readings`` mark."""
+    yield from start_shop(
+        tmp_path,
+        merchant_key,
+        platform_key,
+        SPARKPAY_TIMEOUT=CLIENT_TIMEOUT,
+        SANDBOX_READINGS=marked_readings(request),
+    )
 
 
 def faults(shop: Shop, **switches: float) -> None:
@@ -69,18 +78,40 @@ def assert_paid_only_from_verified_sources(shop: Shop) -> None:
                         assert int(event.actor.removeprefix("notification #")) in verified
 
 
-@pytest.mark.parametrize(
+FAULTS_OF_A_CREATE = pytest.mark.parametrize(
     ("switches", "gateway_holds_it"),
     [
         ({"api_http_500": -1}, False),  # refused before it was carried out
         ({"api_delay": -1}, True),  # carried out, answer lost past the client's timeout
         ({"api_bad_signature": -1}, True),  # carried out, answer not trustworthy
+        ({"api_lost_answer": -1}, True),  # carried out, then a proxy's 502
     ],
-    ids=["500", "timeout", "bad-signature"],
+    ids=["500", "timeout", "bad-signature", "lost"],
 )
+
+
+@FAULTS_OF_A_CREATE
 def test_a_create_without_a_usable_answer_ends_as_one_gateway_order(
     shop: Shop, switches: dict[str, int], gateway_holds_it: bool
 ) -> None:
+    """Under A22 "refused" (the default) the re-send is refused: the order is asked for, and
+    the payment link is lost where the gateway held the order."""
+    order = unanswered_create_repaired(shop, switches, gateway_holds_it)
+    if gateway_holds_it:
+        assert order.cashier_url is None and "payment link was lost" in str(order.needs_attention)
+    else:
+        assert order.cashier_url
+
+
+@FAULTS_OF_A_CREATE
+@pytest.mark.readings(A22="idempotent")
+def test_an_idempotent_gateway_gives_the_link_back_on_the_resend(
+    shop: Shop, switches: dict[str, int], gateway_holds_it: bool
+) -> None:
+    assert unanswered_create_repaired(shop, switches, gateway_holds_it).cashier_url
+
+
+def unanswered_create_repaired(shop: Shop, switches: dict[str, int], gateway_holds_it: bool) -> Order:
     faults(shop, **switches)
     (request_no,) = create_orders(shop, 1)
     assert shop.order(request_no).status == "CREATING"
@@ -89,12 +120,13 @@ def test_a_create_without_a_usable_answer_ends_as_one_gateway_order(
     reconcile(shop)  # the gateway is still failing: nothing changes, nothing is duplicated
     assert shop.order(request_no).status == "CREATING"
 
-    faults(shop, api_http_500=0, api_delay=0, api_bad_signature=0)
+    faults(shop, api_http_500=0, api_delay=0, api_bad_signature=0, api_lost_answer=0)
     reconcile(shop)
     order = shop.order(request_no)
-    assert order.status == "UNPAID" and order.cashier_url
+    assert order.status == "UNPAID"
     assert [len(found) for found in gateway_orders(shop).values()] == [1]
     assert shop.order_numbers() == [request_no]
+    return order
 
 
 def test_a_dropped_notification_is_caught_up_by_reconciliation(shop: Shop) -> None:

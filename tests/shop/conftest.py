@@ -223,6 +223,12 @@ def start_shop(
             db.engine.dispose()
 
 
+def marked_readings(request: pytest.FixtureRequest) -> str:
+    """The SparkPay sandbox readings of the test's ``readings`` mark, as SANDBOX_READINGS says them."""
+    marker = request.node.get_closest_marker("readings")
+    return ",".join(f"{k}={v}" for k, v in marker.kwargs.items()) if marker else ""
+
+
 @pytest.fixture
 def shop(tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Iterator[Shop]:
     yield from start_shop(tmp_path, merchant_key, platform_key)
