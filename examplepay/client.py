@@ -20,10 +20,9 @@ from .errors import (
     MalformedDataError,
     SignatureVerificationError,
     TransportError,
-    ValidationError,
     error_from_response,
 )
-from .models import CreatedPayment, Payment, PaymentRequest, Refund, RefundRequest
+from .models import CreatedPayment, Payment, PaymentRequest, Refund, RefundRequest, query_payload
 from .signing import authorize, signed_url, verify
 
 log = logging.getLogger("examplepay")
@@ -43,7 +42,9 @@ class ExamplePayClient:
     Queries are retried on connection failures, timeouts and 5xx.
 
     ``signed_url_form`` is reading A2 ("absolute" or "path"). ``verify_responses``: "strict"
-    (an unsigned or badly signed answer raises) or "lenient" (logged and read anyway, A3).
+    (an unsigned or badly signed answer raises) or "lenient" (logged and read anyway, A3). In
+    either mode an error answer that carries no Authorization header at all is raised as its
+    ``ApiError`` with ``verified`` False; a business error is read under any HTTP status (A13).
     """
 
     def __init__(
@@ -91,9 +92,7 @@ class ExamplePayClient:
 
     def query_payment(self, *, merchant_trade_no: str = "", payment_no: str = "") -> Payment:
         """§7.2: by exactly one of the two numbers."""
-        if bool(merchant_trade_no) == bool(payment_no):
-            raise ValidationError("merchantTradeNo", "give exactly one of merchantTradeNo and paymentNo")
-        payload = {"merchantTradeNo": merchant_trade_no} if merchant_trade_no else {"paymentNo": payment_no}
+        payload = query_payload(merchant_trade_no=merchant_trade_no, payment_no=payment_no)
         payment = Payment.from_dict(self._call("/payment/query", payload, retries=self.max_retries))
         if payment.merchant_trade_no != (merchant_trade_no or payment.merchant_trade_no) or payment.payment_no != (
             payment_no or payment.payment_no
@@ -144,12 +143,13 @@ class ExamplePayClient:
         header = response.headers.get("Authorization")
         if status >= 500 and not header:
             raise GatewayServerError(f"the gateway answered HTTP {status}", http_status=status)
+        problem = ""
         try:
             verify(header, self.app_id, self._app_secret, "POST", signed, raw, clock=self._clock)
         except SignatureVerificationError as exc:
-            if self.verify_responses == "strict":
-                raise SignatureVerificationError(f"response not trusted: {exc.message}", http_status=status) from None
-            log.warning("examplepay response not verified (%s); lenient mode", exc.message)
+            problem = exc.message
+            if header and self.verify_responses == "strict":
+                raise SignatureVerificationError(f"response not trusted: {problem}", http_status=status) from None
         try:
             envelope = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -158,11 +158,22 @@ class ExamplePayClient:
             raise TransportError("the gateway's answer is not a JSON object", http_status=status)
         code = envelope.get("code")
         if code == "OK" and status == 200:  # §4: both the HTTP status and the code decide
+            if problem and self.verify_responses == "strict":
+                raise SignatureVerificationError(f"response not trusted: {problem}", http_status=status)
+            if problem:
+                log.warning("examplepay response not verified (%s); lenient mode", problem)
             data = envelope.get("data")
             if not isinstance(data, dict):
                 raise MalformedDataError("data", "is missing or not an object")
             return data
+        if problem:
+            # An error answer with no signature at all (a proxy's, or a gateway that signs only its
+            # successes) is read even in strict mode, for its code and words, marked unverified.
+            log.warning("examplepay error answer HTTP %d not verified (%s); read as unverified", status, problem)
         message = envelope.get("errorMessage")
         raise error_from_response(
-            code if isinstance(code, str) else None, message if isinstance(message, str) else None, http_status=status
+            code if isinstance(code, str) else None,
+            message if isinstance(message, str) else None,
+            http_status=status,
+            verified=not problem,
         )

@@ -7,7 +7,7 @@
     ├── SignatureVerificationError               a response or notification failed verification
     ├── TransportError                           the gateway could not be reached
     │   └── GatewayTimeout
-    └── ApiError (code, message, http_status)    the gateway answered with a code other than OK
+    └── ApiError (code, http_status, verified)   the gateway answered with a code other than OK
         ├── AuthenticationError                  Common.Auth.*
         ├── InvalidRequestError                  Common.Request_Parameter_Error, Common.Http_Request_Error, Common.Illegal_Url
         ├── PaymentNotFoundError                 readings.PAYMENT_NOT_FOUND
@@ -80,6 +80,15 @@ class GatewayTimeout(TransportError):
 class ApiError(ExamplePayError):
     """The gateway answered with a ``code`` other than ``OK``."""
 
+    def __init__(
+        self, message: str, *, code: str | None = None, http_status: int | None = None, verified: bool = True
+    ) -> None:
+        super().__init__(message, code=code, http_status=http_status)
+        #: Whether the answer's signature verified. An error answer that carries no Authorization
+        #: header at all is still read (a proxy's, or a gateway that does not sign its errors),
+        #: as unverified: its words may be shown, but it must not change an order.
+        self.verified = verified
+
     @property
     def meaning(self) -> str:
         """The documented meaning of ``code``, in plain words."""
@@ -123,6 +132,8 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "Common.Illegal_Url": ("a URL failed validation", "fix its format or register its domain"),
     readings.PAYMENT_NOT_FOUND: ("the payment does not exist", "check the numbers"),
     readings.REFUND_REJECTED: ("the payment cannot take this refund", "refund a paid payment, at most what is left"),
+    readings.ROUTE_NOT_FOUND: ("no such API path", "check the base URL (the part before /pg/v2)"),
+    readings.METHOD_NOT_ALLOWED: ("the API path takes another method", "send POST"),
 }
 
 _CLASSES: tuple[tuple[str, type[ApiError]], ...] = (
@@ -134,13 +145,15 @@ _CLASSES: tuple[tuple[str, type[ApiError]], ...] = (
 )
 
 
-def error_from_response(code: str | None, message: str | None, *, http_status: int) -> ApiError:
-    """The exception for an answer whose ``code`` is not ``OK``."""
+def error_from_response(code: str | None, message: str | None, *, http_status: int, verified: bool = True) -> ApiError:
+    """The exception for an answer whose ``code`` is not ``OK`` (or whose HTTP status is not 200),
+    whatever its HTTP status (reading A13: 200 or 400 for a business error)."""
     if http_status >= 500:
         return GatewayServerError(
-            message or f"the gateway answered HTTP {http_status}", code=code, http_status=http_status
+            message or f"the gateway answered HTTP {http_status}", code=code, http_status=http_status, verified=verified
         )
     for prefix, cls in _CLASSES:
         if code and code.startswith(prefix):
-            return cls(message or ERROR_CODES.get(code, (code, ""))[0], code=code, http_status=http_status)
-    return ApiError(message or str(code), code=code, http_status=http_status)
+            text = message or ERROR_CODES.get(code, (code, ""))[0]
+            return cls(text, code=code, http_status=http_status, verified=verified)
+    return ApiError(message or str(code), code=code, http_status=http_status, verified=verified)

@@ -16,6 +16,35 @@ from .errors import MalformedDataError, ValidationError
 #: §12: a string of 1-15 integer digits and exactly two decimals.
 AMOUNT_FORMAT = re.compile(r"\d{1,15}\.\d{2}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+#: An address's shape (§7.1 gives only the length): something, one @, a domain with a dot.
+EMAIL_FORMAT = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+#: §7.1 (create payment) and §7.3 (create refund): each text field's maximum length in characters,
+#: by its name in the body (nested: ``payer.name``). The sandbox refuses what the SDK does.
+PAYMENT_LENGTHS = {
+    "merchantTradeNo": 50,
+    "amount": 18,
+    "currency": 3,
+    "description": 80,
+    "merchantAttach": 255,
+    "notifyUrl": 255,
+    "returnUrl": 255,
+    "payer.userId": 64,
+    "payer.name": 80,
+    "payer.email": 80,
+    "payer.phone": 20,
+    "payer.documentType": 20,
+    "payer.document": 64,
+    "tradeEnv.deviceId": 50,
+    "tradeEnv.ip": 32,
+}
+#: The fields of ``PAYMENT_LENGTHS`` that may be left out (every other one is required).
+OPTIONAL_PAYMENT_FIELDS = frozenset(
+    {"merchantAttach", "payer.documentType", "payer.document", "tradeEnv.deviceId", "tradeEnv.ip"}
+)
+REFUND_LENGTHS = {"merchantRefundNo": 50, "paymentNo": 50, "amount": 18, "description": 80}
+#: §7.2: the numbers a payment is asked for by.
+QUERY_LENGTHS = {"merchantTradeNo": 50, "paymentNo": 32}
 
 
 def format_amount(value: Decimal | str, field_name: str = "amount") -> str:
@@ -45,11 +74,15 @@ def _text(value: str, field_name: str, max_length: int, *, required: bool = True
 
 
 def _url(value: str, field_name: str) -> str:
-    _text(value, field_name, 255)
+    _text(value, field_name, PAYMENT_LENGTHS[field_name])
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValidationError(field_name, "must be a full http:// or https:// URL")
     return value
+
+
+def _payment_text(value: str, field_name: str, *, required: bool = True) -> str:
+    return _text(value, field_name, PAYMENT_LENGTHS[field_name], required=required)
 
 
 @dataclass(frozen=True)
@@ -58,14 +91,23 @@ class Payer:
     name: str
     email: str
     phone: str
+    #: The two document fields are optional (and only on the newer pages of §7.1).
+    document_type: str = ""
+    document: str = ""
 
     def to_payload(self) -> dict[str, str]:
-        return {
-            "userId": _text(self.user_id, "payer.userId", 64),
-            "name": _text(self.name, "payer.name", 80),
-            "email": _text(self.email, "payer.email", 80),
-            "phone": _text(self.phone, "payer.phone", 20),
+        payload = {
+            "userId": _payment_text(self.user_id, "payer.userId"),
+            "name": _payment_text(self.name, "payer.name"),
+            "email": _payment_text(self.email, "payer.email"),
+            "phone": _payment_text(self.phone, "payer.phone"),
         }
+        if not EMAIL_FORMAT.fullmatch(self.email):
+            raise ValidationError("payer.email", "is not an email address")
+        for name, value in (("documentType", self.document_type), ("document", self.document)):
+            if value:
+                payload[name] = _payment_text(value, f"payer.{name}")
+        return payload
 
 
 @dataclass(frozen=True)
@@ -86,21 +128,34 @@ class PaymentRequest:
     def to_payload(self) -> dict[str, Any]:
         if not _CURRENCY.fullmatch(self.currency or ""):
             raise ValidationError("currency", "must be a currency code such as USD")
+        if not (self.pay_method or "").strip():
+            raise ValidationError("payMethod.type", "is required")
         payload: dict[str, Any] = {
-            "merchantTradeNo": _text(self.merchant_trade_no, "merchantTradeNo", 50),
+            "merchantTradeNo": _payment_text(self.merchant_trade_no, "merchantTradeNo"),
             "amount": format_amount(self.amount),
             "currency": self.currency,
-            "description": _text(self.description, "description", 80),
+            "description": _payment_text(self.description, "description"),
             "payer": self.payer.to_payload(),
-            "payMethod": {"type": _text(self.pay_method, "payMethod.type", 20)},
+            "payMethod": {"type": self.pay_method},
             "notifyUrl": _url(self.notify_url, "notifyUrl"),
             "returnUrl": _url(self.return_url, "returnUrl"),
         }
         if self.merchant_attach:
-            payload["merchantAttach"] = _text(self.merchant_attach, "merchantAttach", 255)
+            payload["merchantAttach"] = _payment_text(self.merchant_attach, "merchantAttach")
         if self.trade_env:
+            for name in ("deviceId", "ip"):
+                _payment_text(self.trade_env.get(name, ""), f"tradeEnv.{name}", required=False)
             payload["tradeEnv"] = dict(self.trade_env)
         return payload
+
+
+def query_payload(*, merchant_trade_no: str = "", payment_no: str = "") -> dict[str, str]:
+    """§7.2's body: exactly one of the two numbers."""
+    if bool(merchant_trade_no) == bool(payment_no):
+        raise ValidationError("merchantTradeNo", "give exactly one of merchantTradeNo and paymentNo")
+    if merchant_trade_no:
+        return {"merchantTradeNo": _text(merchant_trade_no, "merchantTradeNo", QUERY_LENGTHS["merchantTradeNo"])}
+    return {"paymentNo": _text(payment_no, "paymentNo", QUERY_LENGTHS["paymentNo"])}
 
 
 @dataclass(frozen=True)
@@ -114,10 +169,10 @@ class RefundRequest:
 
     def to_payload(self) -> dict[str, str]:
         return {
-            "merchantRefundNo": _text(self.merchant_refund_no, "merchantRefundNo", 50),
-            "paymentNo": _text(self.payment_no, "paymentNo", 50),
+            "merchantRefundNo": _text(self.merchant_refund_no, "merchantRefundNo", REFUND_LENGTHS["merchantRefundNo"]),
+            "paymentNo": _text(self.payment_no, "paymentNo", REFUND_LENGTHS["paymentNo"]),
             "amount": format_amount(self.amount),
-            "description": _text(self.description, "description", 80),
+            "description": _text(self.description, "description", REFUND_LENGTHS["description"]),
         }
 
 

@@ -22,7 +22,20 @@ from . import readings
 from .errors import ConfigurationError, SignatureVerificationError
 
 SCHEME = "V2_SHA256"
-_HEADER = re.compile(r"V2_SHA256 appId=([^,\s]+),sign=([0-9a-f]{64}),timestamp=(\d{13}),nonce=([0-9A-Za-z]{8,64})")
+#: How every complaint about the header's shape begins (the sandbox answers them Invalid_Sign).
+MALFORMED = "Authorization header missing or malformed"
+#: Each parameter's form. What is sent is the docs' (``appId=..,sign=..,timestamp=..,nonce=..``, no
+#: spaces); what is read may have them in any order, with spaces after the commas or around ``=``
+#: and a value in double quotes (RFC 9110 auth-params), the sign in either case, other parameters.
+_PARAMETERS = {
+    "appId": re.compile(r"[0-9A-Za-z_.\-]+"),
+    "sign": re.compile(r"[0-9a-fA-F]{64}"),
+    "timestamp": re.compile(r"\d{13}"),
+    "nonce": re.compile(r"[0-9A-Za-z]{8,64}"),
+}
+_PARAMETER = re.compile(r'\s*(\w+)\s*=\s*(?:"([^"]*)"|([^\s,";=]*))\s*')
+#: Reading A11 "upper-case": the nonce as the docs' examples write it (what ``authorize`` makes).
+DOCUMENTED_NONCE = re.compile(r"[0-9A-F]{32}")
 
 
 def signed_url(url: str, form: str = readings.DEFAULT_SIGNED_URL_FORM) -> str:
@@ -56,10 +69,31 @@ class Authorization:
 
     @classmethod
     def parse(cls, header: str | None) -> Authorization:
-        found = _HEADER.fullmatch((header or "").strip())
-        if found is None:
-            raise SignatureVerificationError("Authorization header missing or malformed")
-        return cls(*found.groups())
+        """Read a header; SignatureVerificationError ("... malformed: why") when it is missing, of
+        another scheme, or has one of its parameters missing, twice or not in its form."""
+        scheme, _, parameters = (header or "").strip().partition(" ")
+        if scheme.upper() != SCHEME:  # a scheme is case-insensitive (RFC 9110 11.1)
+            raise _malformed("not the V2_SHA256 scheme" if header else "missing")
+        values: dict[str, str] = {}
+        for part in parameters.split(","):
+            found = _PARAMETER.fullmatch(part)
+            if found is None:
+                raise _malformed("a parameter is not name=value")
+            name, value = found.group(1), found.group(2) if found.group(2) is not None else found.group(3)
+            if name in values:
+                raise _malformed(f"{name} given twice")
+            form = _PARAMETERS.get(name)
+            if form is not None and not form.fullmatch(value):  # one the scheme does not name is ignored
+                raise _malformed(f"{name} is not in its form")
+            values[name] = value
+        missing = [name for name in _PARAMETERS if name not in values]
+        if missing:
+            raise _malformed(f"no {', '.join(missing)}")
+        return cls(values["appId"], values["sign"].lower(), values["timestamp"], values["nonce"])
+
+
+def _malformed(why: str) -> SignatureVerificationError:
+    return SignatureVerificationError(f"{MALFORMED}: {why}")
 
 
 def authorize(

@@ -26,6 +26,7 @@ from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from examplepay import readings as examplepay_readings
 from sparkpay import readings as sparkpay_readings
 from sparkpay import signing
 from sparkpay.errors import ConfigurationError
@@ -141,6 +142,9 @@ class Setting:
 _URL = "an http:// or https:// URL such as https://shop.example.com"
 _SECONDS = "a whole number of seconds, 0 or more"
 _READINGS = "readings and alternatives such as A5=success-only,A22=idempotent (the sandbox's page lists them)"
+_EXAMPLEPAY_READINGS = (
+    "readings and alternatives such as A13=http-400,A8=idempotent (the ExamplePay sandbox's page lists them)"
+)
 
 #: Every typed setting of the shop, with its default, its parser and what it expects.
 SETTINGS: dict[str, Setting] = {
@@ -174,6 +178,11 @@ SETTINGS: dict[str, Setting] = {
     "EXAMPLEPAY_SIGNED_URL_FORM": Setting("absolute", _one_of("absolute", "path"), "absolute or path"),
     # How the embedded SparkPay sandbox reads its docs where they are silent (sparkpay/readings.py).
     "SANDBOX_READINGS": Setting("", lambda value: _readings(sparkpay_readings.choose, value), _READINGS),
+    # Likewise the embedded ExamplePay sandbox (examplepay/readings.py); its A2 is its own, not
+    # EXAMPLEPAY_SIGNED_URL_FORM (which the shop's client signs with, to match the real gateway).
+    "EXAMPLEPAY_SANDBOX_READINGS": Setting(
+        "", lambda value: _readings(examplepay_readings.choose, value), _EXAMPLEPAY_READINGS
+    ),
 }
 
 #: What ``python app.py`` reads for its address (the contract's HOST and PORT).

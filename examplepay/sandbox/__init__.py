@@ -7,7 +7,8 @@ The shop mounts it at ``/examplepay-sandbox``. To run it alone::
     flask --app examplepay.sandbox run --port 5002
 
 (``EXAMPLEPAY_SANDBOX_APP_ID`` / ``EXAMPLEPAY_SANDBOX_APP_SECRET`` set the credentials; otherwise
-they are generated once into ``instance/examplepay_sandbox.json``.)
+they are generated once into ``instance/examplepay_sandbox.json``. ``EXAMPLEPAY_SANDBOX_READINGS``,
+e.g. ``A13=http-400,A8=idempotent``, chooses its readings; its home page lists them.)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from flask import Flask
 
+from .. import readings
 from .engine import Gateway, Refusal, Settings
 from .views import GatewayBlueprint
 from .views import create_blueprint as _blueprint
@@ -55,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
             app_secret=app.config.get("EXAMPLEPAY_SANDBOX_APP_SECRET", identity["app_secret"]),
             db_path=str(Path(app.instance_path) / "examplepay_sandbox.db"),
             public_url=app.config.get("EXAMPLEPAY_SANDBOX_PUBLIC_URL", "http://127.0.0.1:5002" + BASE_PATH),
+            readings=readings.choose(app.config.get("EXAMPLEPAY_SANDBOX_READINGS")),
         )
     )
     app.register_blueprint(blueprint, url_prefix=BASE_PATH)

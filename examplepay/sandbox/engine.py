@@ -1,7 +1,9 @@
-"""The emulated ExamplePay gateway's state and behaviour: payments, refunds, notifications.
+"""The emulated ExamplePay gateway's state and behaviour: payments, refunds, notifications, the
+checks of every request body, and the nonces already used.
 
 Kept in a small SQLite file (stdlib sqlite3) so a restart loses nothing. Notifications are
 re-signed at every attempt (their timestamp must stay fresh) and retried until acknowledged.
+Where the docs are silent it behaves as ``Settings.readings`` chooses (``examplepay.readings``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import secrets
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +24,14 @@ from typing import Any
 import requests
 
 from .. import readings
-from ..models import AMOUNT_FORMAT
+from ..models import (
+    AMOUNT_FORMAT,
+    EMAIL_FORMAT,
+    OPTIONAL_PAYMENT_FIELDS,
+    PAYMENT_LENGTHS,
+    QUERY_LENGTHS,
+    REFUND_LENGTHS,
+)
 from ..notifications import sign_notification
 
 log = logging.getLogger("examplepay.sandbox")
@@ -58,7 +68,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
     due_at REAL NOT NULL,
     attempts TEXT NOT NULL DEFAULT '[]'       -- [{"at", "http_status", "body", "error"}]
 );
+CREATE TABLE IF NOT EXISTS nonces (
+    nonce TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL                  -- when its request's timestamp stops passing
+);
 """
+
+#: §11: the code of a field value the gateway refuses.
+PARAMETER_ERROR = "Common.Request_Parameter_Error"
 
 
 @dataclass(frozen=True)
@@ -68,15 +85,17 @@ class Settings:
     db_path: str
     #: Where the hosted page is reached from a browser, e.g. "http://127.0.0.1:5000/examplepay-sandbox".
     public_url: str
-    signed_url_form: str = readings.DEFAULT_SIGNED_URL_FORM
+    #: An alternative for each reading of ``examplepay.readings`` (those not named: the default).
+    readings: Mapping[str, str] = field(default_factory=readings.defaults)
     #: Multiplies the notification retry delays (tests make them short).
     retry_scale: float = 1.0
 
 
 class Refusal(Exception):
-    """A request the gateway answers with a code other than OK."""
+    """A request the gateway answers with a code other than OK. ``http_status`` None: a business
+    error, whose status reading A13 decides (``Gateway.status_of``)."""
 
-    def __init__(self, code: str, message: str, http_status: int = 200) -> None:
+    def __init__(self, code: str, message: str, http_status: int | None = None) -> None:
         super().__init__(message)
         self.code, self.message, self.http_status = code, message, http_status
 
@@ -88,6 +107,8 @@ def _now() -> str:
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        #: Every reading's alternative (ValueError here for an unknown one, not at the first call).
+        self.readings = readings.choose(settings.readings)
         Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(settings.db_path, check_same_thread=False, isolation_level=None, timeout=10)
@@ -113,20 +134,32 @@ class Gateway:
 
     # --- the API ---------------------------------------------------------------------------
 
-    def create_payment(self, body: dict[str, Any]) -> dict[str, Any]:
-        for name in ("merchantTradeNo", "amount", "currency", "description", "notifyUrl", "returnUrl"):
-            if not isinstance(body.get(name), str) or not body[name]:
-                raise Refusal("Common.Request_Parameter_Error", f"{name} is required")
-        if not isinstance(body.get("payer"), dict) or not isinstance(body.get("payMethod"), dict):
-            raise Refusal("Common.Request_Parameter_Error", "payer and payMethod are required")
-        _amount(body["amount"])
-        for name in ("notifyUrl", "returnUrl"):
-            if not body[name].startswith(("http://", "https://")):
-                raise Refusal("Common.Illegal_Url", f"{name} is not a URL")
+    def status_of(self, refusal: Refusal) -> int:
+        """The HTTP status a refusal is answered with: its own, or for a business error reading A13's."""
+        if refusal.http_status is not None:
+            return refusal.http_status
+        return 400 if self.readings["A13"] == "http-400" else 200
+
+    def first_use(self, nonce: str, timestamp: str) -> bool:
+        """Record a request's nonce; False when it was used already by a request whose timestamp
+        still passes (a replay). Only requests whose signature verified are recorded."""
+        now = time.time()
+        expires_at = int(timestamp) / 1000 + readings.TIMESTAMP_WINDOW_MS / 1000
         with self._lock:
-            if self._row("SELECT 1 FROM payments WHERE merchant_trade_no = ?", body["merchantTradeNo"]):
-                # A8: uniqueness is only "recommended"; the sandbox refuses a second one to be safe.
-                raise Refusal("Common.Request_Parameter_Error", "merchantTradeNo is already used")
+            self._db.execute("DELETE FROM nonces WHERE expires_at < ?", (now,))
+            added = self._db.execute(
+                "INSERT OR IGNORE INTO nonces (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at)
+            )
+        return added.rowcount == 1
+
+    def create_payment(self, body: dict[str, Any]) -> dict[str, Any]:
+        _check_payment(body)
+        with self._lock:
+            earlier = self._row("SELECT * FROM payments WHERE merchant_trade_no = ?", body["merchantTradeNo"])
+            if earlier is not None:
+                if self.readings["A8"] == "idempotent" and json.loads(earlier["request"]) == body:
+                    return self._created(earlier["payment_no"])  # the same create again: the same answer
+                raise Refusal(PARAMETER_ERROR, "merchantTradeNo is already used")
             payment_no = datetime.now(GATEWAY_TIME).strftime("%Y%m%d%H%M%S") + secrets.token_hex(9).upper()
             self._db.execute(
                 "INSERT INTO payments (payment_no, merchant_trade_no, token, request, status, created_time) VALUES (?, ?, ?, ?, ?, ?)",
@@ -139,11 +172,25 @@ class Gateway:
                     _now(),
                 ),
             )
-            payment = self.payment(payment_no=payment_no)
+            created = self._created(payment_no)
             if self.failing_creates > 0:
                 self.failing_creates -= 1
                 raise Refusal("Common.System_Error", "internal error", http_status=500)
-        return {**payment, "action": {"type": "REDIRECT", "url": self.page_url(payment_no)}}
+        return created
+
+    def _created(self, payment_no: str) -> dict[str, Any]:
+        return {**self.payment(payment_no=payment_no), "action": {"type": "REDIRECT", "url": self.page_url(payment_no)}}
+
+    def query(self, body: dict[str, Any]) -> dict[str, Any]:
+        """§7.2: by exactly one of the two numbers."""
+        given = [name for name in QUERY_LENGTHS if body.get(name)]
+        if len(given) != 1:
+            raise Refusal(PARAMETER_ERROR, "give one of merchantTradeNo and paymentNo")
+        (name,) = given
+        _check_text(body, name, QUERY_LENGTHS[name])
+        if name == "merchantTradeNo":
+            return self.payment(merchant_trade_no=body[name])
+        return self.payment(payment_no=body[name])
 
     def payment(self, *, payment_no: str = "", merchant_trade_no: str = "") -> dict[str, Any]:
         row = (
@@ -178,9 +225,8 @@ class Gateway:
         return statement
 
     def create_refund(self, body: dict[str, Any]) -> dict[str, Any]:
-        for name in ("merchantRefundNo", "paymentNo", "amount", "description"):
-            if not isinstance(body.get(name), str) or not body[name]:
-                raise Refusal("Common.Request_Parameter_Error", f"{name} is required")
+        for name, limit in REFUND_LENGTHS.items():
+            _check_text(body, name, limit)
         amount = _amount(body["amount"])
         with self._lock:
             if self.failing_refunds > 0:
@@ -189,9 +235,7 @@ class Gateway:
             earlier = self._row("SELECT * FROM refunds WHERE merchant_refund_no = ?", body["merchantRefundNo"])
             if earlier is not None:
                 if (earlier["payment_no"], earlier["amount"]) != (body["paymentNo"], body["amount"]):
-                    raise Refusal(
-                        "Common.Request_Parameter_Error", "merchantRefundNo is already used for another refund"
-                    )
+                    raise Refusal(PARAMETER_ERROR, "merchantRefundNo is already used for another refund")
                 return self._refund_answer(earlier)  # the same refund sent again: the same answer
             payment = self.payment(payment_no=body["paymentNo"])
             left = Decimal(payment["amount"]) - Decimal(self._payment_row(body["paymentNo"])["refunded"])
@@ -330,7 +374,7 @@ class Gateway:
             app_id=self.settings.app_id,
             app_secret=self.settings.app_secret,
             notify_url=row["notify_url"],
-            signed_url_form=self.settings.signed_url_form,
+            signed_url_form=self.readings["A2"],
         )
         attempt: dict[str, Any] = {"at": time.time()}
         try:
@@ -376,12 +420,50 @@ class Gateway:
         return row
 
 
+def _check_text(values: Mapping[str, Any], name: str, limit: int, *, shown: str = "", required: bool = True) -> None:
+    """``values[name]`` is a string of at most ``limit`` characters (and not empty when required)."""
+    value = values.get(name)
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or (required and not value):
+        raise Refusal(PARAMETER_ERROR, f"{shown or name} is required and must be a string")
+    if len(value) > limit:
+        raise Refusal(PARAMETER_ERROR, f"{shown or name} is longer than {limit} characters")
+
+
+def _check_payment(body: dict[str, Any]) -> None:
+    """§7.1 as printed: the required fields and their lengths, the amount, a currency and method
+    the sandbox's market has, an email address, full URLs."""
+    groups = {
+        "": body,
+        "payer": body.get("payer"),
+        "payMethod": body.get("payMethod"),
+        "tradeEnv": body.get("tradeEnv", {}),
+    }
+    for group in ("payer", "payMethod", "tradeEnv"):
+        if not isinstance(groups[group], dict):
+            raise Refusal(PARAMETER_ERROR, f"{group} must be an object")
+    for name, limit in PAYMENT_LENGTHS.items():
+        group, _, key = name.rpartition(".")
+        _check_text(groups[group], key, limit, shown=name, required=name not in OPTIONAL_PAYMENT_FIELDS)
+    _amount(body["amount"])
+    pay_method = body["payMethod"].get("type")
+    rail = readings.PAY_METHOD_BY_CURRENCY.get(body["currency"])
+    if rail is None:
+        raise Refusal(PARAMETER_ERROR, f"currency {body['currency']} is not supported")
+    if pay_method not in readings.PAY_METHOD_TYPES or pay_method.split("_")[0] != rail:
+        raise Refusal(PARAMETER_ERROR, f"payMethod.type must be a {rail} type for {body['currency']}")
+    if not EMAIL_FORMAT.fullmatch(body["payer"]["email"]):
+        raise Refusal(PARAMETER_ERROR, "payer.email is not an email address")
+    for name in ("notifyUrl", "returnUrl"):
+        if not body[name].startswith(("http://", "https://")):
+            raise Refusal("Common.Illegal_Url", f"{name} is not a URL")
+
+
 def _amount(text: str) -> Decimal:
     """§12: a string of 1-15 digits, a point and exactly two decimals, above zero."""
     if not AMOUNT_FORMAT.fullmatch(text) or Decimal(text) <= 0:
-        raise Refusal(
-            "Common.Request_Parameter_Error", "amount must be 1-15 digits, a point and 2 decimals, above zero"
-        )
+        raise Refusal(PARAMETER_ERROR, "amount must be 1-15 digits, a point and 2 decimals, above zero")
     return Decimal(text)
 
 

@@ -1,5 +1,6 @@
-"""The emulated gateway's HTTP face: the signed API under /pg/v2, the hosted payment page, and a
-small control surface (JSON) for demos and tests."""
+"""The emulated gateway's HTTP face: the signed API under /pg/v2, the hosted payment page, its
+home page and readings, and a small control surface (JSON) for demos and tests. Any other path or
+method under it is answered in the gateway's envelope (404, 405), never an HTML page."""
 
 from __future__ import annotations
 
@@ -7,13 +8,27 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from .. import readings
 from ..errors import SignatureVerificationError
-from ..signing import authorize, signed_url, verify
+from ..signing import DOCUMENTED_NONCE, MALFORMED, authorize, signed_url, verify
 from .engine import Gateway, Refusal
+
+#: The methods the catch-all route takes, to answer them in the envelope.
+_ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _auth_code(problem: str) -> str:
+    """The §11 code for what ``verify`` found wrong with a request's Authorization header."""
+    if problem.startswith(MALFORMED):
+        return "Common.Auth.Invalid_Sign"
+    return {
+        "timestamp outside the allowed window": "Common.Auth.Sign_Timeout",
+        "signed for another appId": "Common.Auth.AppId_Not_Found",
+    }.get(problem, "Common.Auth.Sign_Failed")
 
 
 class GatewayBlueprint(Blueprint):
@@ -28,13 +43,16 @@ def create_blueprint(gateway: Gateway) -> GatewayBlueprint:
     settings = gateway.settings
 
     def answer(code: str, data: Any, message: str | None, http_status: int) -> Response:
-        """The envelope of §3, signed for the request's URL (reading A3)."""
+        """The envelope of §3, signed for the request's method and URL (reading A3)."""
         body = json.dumps({"code": code, "errorMessage": message, "data": data}, separators=(",", ":")).encode()
-        url = signed_url(request.base_url, settings.signed_url_form)
-        authorization = authorize(settings.app_id, settings.app_secret, "POST", url, body)
+        url = signed_url(request.base_url, gateway.readings["A2"])
+        authorization = authorize(settings.app_id, settings.app_secret, request.method, url, body)
         return Response(
             body, status=http_status, mimetype="application/json", headers={"Authorization": authorization.header()}
         )
+
+    def refused(refusal: Refusal) -> Response:
+        return answer(refusal.code, None, refusal.message, gateway.status_of(refusal))
 
     def api(handler: Callable[[dict[str, Any]], object]) -> Callable[[], Response]:
         """Authentication and the envelope around one API call (``handler(body)``)."""
@@ -44,32 +62,25 @@ def create_blueprint(gateway: Gateway) -> GatewayBlueprint:
             header = request.headers.get("Authorization")
             if not header:
                 return answer("Common.Auth.Authorization_Header_Not_Found", None, "no Authorization header", 401)
+            url = signed_url(request.base_url, gateway.readings["A2"])
             try:
-                verify(
-                    header,
-                    settings.app_id,
-                    settings.app_secret,
-                    "POST",
-                    signed_url(request.base_url, settings.signed_url_form),
-                    raw,
-                )
+                authorization = verify(header, settings.app_id, settings.app_secret, "POST", url, raw)
             except SignatureVerificationError as error:
-                code = {
-                    "timestamp outside the allowed window": "Common.Auth.Sign_Timeout",
-                    "signed for another appId": "Common.Auth.AppId_Not_Found",
-                    "Authorization header missing or malformed": "Common.Auth.Invalid_Sign",
-                }.get(error.message, "Common.Auth.Sign_Failed")
-                return answer(code, None, error.message, 401)
+                return answer(_auth_code(error.message), None, error.message, 401)
+            if gateway.readings["A11"] == "upper-case" and not DOCUMENTED_NONCE.fullmatch(authorization.nonce):
+                return answer("Common.Auth.Invalid_Sign", None, "the nonce is not 32 upper-case hex digits", 401)
+            if not gateway.first_use(authorization.nonce, authorization.timestamp):
+                return answer(readings.NONCE_REUSED, None, "the nonce was used already", 401)
             try:
                 body = json.loads(raw)
                 if not isinstance(body, dict):
                     raise ValueError
             except ValueError:
-                return answer("Common.Http_Request_Error", None, "the body is not a JSON object", 200)
+                return refused(Refusal("Common.Http_Request_Error", "the body is not a JSON object"))
             try:
                 return answer("OK", handler(body), None, 200)
             except Refusal as refusal:
-                return answer(refusal.code, None, refusal.message, refusal.http_status)
+                return refused(refusal)
 
         view.__name__ = handler.__name__
         return view
@@ -82,16 +93,44 @@ def create_blueprint(gateway: Gateway) -> GatewayBlueprint:
     @bp.post("/pg/v2/payment/query")
     @api
     def payment_query(body: dict[str, Any]) -> dict[str, Any]:
-        if bool(body.get("merchantTradeNo")) == bool(body.get("paymentNo")):
-            raise Refusal("Common.Request_Parameter_Error", "give one of merchantTradeNo and paymentNo")
-        return gateway.payment(
-            payment_no=str(body.get("paymentNo") or ""), merchant_trade_no=str(body.get("merchantTradeNo") or "")
-        )
+        return gateway.query(body)
 
     @bp.post("/pg/v2/refund/create")
     @api
     def refund_create(body: dict[str, Any]) -> dict[str, Any]:
         return gateway.create_refund(body)
+
+    # --- the sandbox's own pages ------------------------------------------------------------
+
+    @bp.get("/")
+    def home() -> str:
+        return render_template(
+            "examplepay_sandbox/home.html",
+            payments=len(gateway.payments()),
+            readings=readings.described(gateway.readings),
+        )
+
+    @bp.get("/readings")
+    def readings_table() -> Response:
+        return Response(json.dumps(readings.described(gateway.readings)), mimetype="application/json")
+
+    @bp.route("/<path:path>", methods=_ANY_METHOD)
+    def unknown(path: str) -> Response:
+        """Any other path, or a known one asked with another method, in the envelope."""
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        allowed = []
+        for method in ("POST", "GET"):
+            try:
+                endpoint, _ = adapter.match(method=method)
+            except HTTPException:
+                continue
+            if endpoint != request.endpoint:
+                allowed.append(method)
+        if allowed:
+            response = answer(readings.METHOD_NOT_ALLOWED, None, f"{request.path} takes {' or '.join(allowed)}", 405)
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
+        return answer(readings.ROUTE_NOT_FOUND, None, f"no such path: {request.path}", 404)
 
     # --- the hosted payment page -------------------------------------------------------------
 

@@ -102,14 +102,22 @@ def _refused(error: ApiError) -> GatewayRefused:
     return GatewayRefused(error.code or "", error.meaning, error.message, hint=error.hint)
 
 
+def _unverified(error: ApiError) -> GatewayUnreachable:
+    """An unsigned refusal may be anyone's (a proxy's, or forged): its words are kept, it changes nothing."""
+    return GatewayUnreachable(f"unverified answer (not signed): {error.code} {error.message}")
+
+
 @contextmanager
 def _answered() -> Iterator[None]:
-    """ExamplePay's errors as the shop's: a 5xx or no answer is unreachable, any other code a refusal."""
+    """ExamplePay's errors as the shop's: a 5xx, an unverified answer or none is unreachable, any
+    other code a refusal."""
     try:
         yield
     except ApiError as error:
         if error.http_status is not None and error.http_status >= 500:
             raise GatewayUnreachable(error.message) from None
+        if not error.verified:
+            raise _unverified(error) from None
         raise _refused(error) from None
     except ExamplePayError as error:
         raise GatewayUnreachable(error.message) from None
@@ -222,7 +230,9 @@ class ExamplePayGateway:
     def query(self, order: Order) -> Statement | None:
         try:
             payment = _client().query_payment(merchant_trade_no=order.request_no)
-        except PaymentNotFoundError:
+        except PaymentNotFoundError as error:
+            if not error.verified:  # "no such payment" may send the create again: only if signed
+                raise _unverified(error) from None
             return None
         except ExamplePayError as error:
             raise GatewayUnreachable(error.message) from None

@@ -47,7 +47,7 @@ def mount_examplepay(app: Flask) -> None:
             app_secret=app.config["EXAMPLEPAY_APP_SECRET"],
             db_path=str(Path(app.instance_path) / "examplepay_sandbox.db"),
             public_url=app.config["PUBLIC_BASE_URL"] + BASE_PATH,
-            signed_url_form=app.config["EXAMPLEPAY_SIGNED_URL_FORM"],
+            readings=app.config["EXAMPLEPAY_SANDBOX_READINGS"],
             retry_scale=app.config["SANDBOX_RETRY_SCALE"],
         )
     )

@@ -4,7 +4,8 @@ merchant's notification endpoint that verifies what it receives."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from flask import Flask, request
 
 from examplepay import ExamplePayClient, Payer, PaymentRequest, SignatureVerificationError, read_notification
+from examplepay.readings import choose
 from examplepay.sandbox import BASE_PATH, Settings, create_blueprint
 from tests.support import serve
 
@@ -86,26 +88,30 @@ def receiver() -> Iterator[Receiver]:
         yield receiver
 
 
+@contextmanager
+def running_gateway(folder: Path, receiver: Receiver, readings: Mapping[str, str] | None = None) -> Iterator[Gateway]:
+    """The sandbox with ``readings`` chosen, served on a free port; the client (and the receiver)
+    signing with the sandbox's URL form (A2)."""
+    chosen = choose(readings)
+    receiver.signed_url_form = chosen["A2"]
+    app = Flask("examplepay-sandbox-test")
+    with serve(app) as site:
+        blueprint = create_blueprint(
+            Settings(APP_ID, APP_SECRET, str(folder / "ep.db"), site + BASE_PATH, readings=chosen, retry_scale=0.01)
+        )
+        app.register_blueprint(blueprint, url_prefix=BASE_PATH)
+        client = ExamplePayClient(
+            APP_ID, APP_SECRET, base_url=site + BASE_PATH, signed_url_form=chosen["A2"], timeout=(2, 5), max_retries=1
+        )
+        try:
+            yield Gateway(site + BASE_PATH, blueprint.gateway, client, receiver)
+        finally:
+            client.close()
+            blueprint.gateway.stop()
+
+
 @pytest.fixture(params=["absolute", "path"])
 def gateway(request: pytest.FixtureRequest, tmp_path: Path, receiver: Receiver) -> Iterator[Gateway]:
     """Both readings of A2, each end to end (the client and the sandbox agreeing on it)."""
-    form = request.param
-    receiver.signed_url_form = form
-    app = Flask("examplepay-sandbox-test")
-    holder: dict[str, Any] = {}
-    with serve(app) as site:
-        blueprint = create_blueprint(
-            Settings(
-                APP_ID, APP_SECRET, str(tmp_path / "ep.db"), site + BASE_PATH, signed_url_form=form, retry_scale=0.01
-            )
-        )
-        app.register_blueprint(blueprint, url_prefix=BASE_PATH)
-        holder["engine"] = blueprint.gateway
-        client = ExamplePayClient(
-            APP_ID, APP_SECRET, base_url=site + BASE_PATH, signed_url_form=form, timeout=(2, 5), max_retries=1
-        )
-        try:
-            yield Gateway(site + BASE_PATH, holder["engine"], client, receiver)
-        finally:
-            client.close()
-            holder["engine"].stop()
+    with running_gateway(tmp_path, receiver, {"A2": request.param}) as running:
+        yield running

@@ -86,3 +86,51 @@ def test_the_header_round_trips_and_is_checked() -> None:
             )
     with pytest.raises(ConfigurationError):
         signed_url(ABSOLUTE, "relative")
+
+
+SIGN = "24b8bf0068c79b08cb386d3ff43beb9ef6eca48ee7a9f86e6b0aca23d8e04d90"
+EXPECTED = Authorization(APP_ID, SIGN, TIMESTAMP, NONCE)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"V2_SHA256 appId={APP_ID},sign={SIGN},timestamp={TIMESTAMP},nonce={NONCE}",
+        f"V2_SHA256 nonce={NONCE}, appId={APP_ID}, sign={SIGN}, timestamp={TIMESTAMP}",
+        f"V2_SHA256 timestamp = {TIMESTAMP} ,nonce={NONCE},sign={SIGN.upper()},appId={APP_ID}",
+        f'V2_SHA256 appId="{APP_ID}", sign="{SIGN}", timestamp="{TIMESTAMP}", nonce="{NONCE}"',
+        f"v2_sha256 appId={APP_ID},sign={SIGN},timestamp={TIMESTAMP},nonce={NONCE},version=2",
+        f"  V2_SHA256   appId={APP_ID},sign={SIGN},timestamp={TIMESTAMP},nonce={NONCE}  ",
+    ],
+    ids=["documented", "reordered-spaced", "spaces-around-equals-upper-hex", "quoted", "scheme-case-extra", "padded"],
+)
+def test_the_header_is_read_as_a_real_server_may_write_it(header: str) -> None:
+    assert Authorization.parse(header) == EXPECTED
+    assert verify(header, APP_ID, SECRET, "POST", ABSOLUTE, BODY, clock=lambda: 1715670758.482) == EXPECTED
+
+
+@pytest.mark.parametrize(
+    ("header", "why"),
+    [
+        (f"V2_SHA256 appId={APP_ID},sign={SIGN},timestamp={TIMESTAMP}", "no nonce"),
+        (f"V2_SHA256 appId={APP_ID},sign={SIGN},nonce={NONCE}", "no timestamp"),
+        (f"V2_SHA256 appId={APP_ID},sign={SIGN},sign={SIGN},timestamp={TIMESTAMP},nonce={NONCE}", "sign given twice"),
+        (
+            f"V2_SHA256 appId={APP_ID},appId={APP_ID},sign={SIGN},timestamp={TIMESTAMP},nonce={NONCE}",
+            "appId given twice",
+        ),
+        (f"V2_SHA256 appId={APP_ID},sign={SIGN[:-1]}g,timestamp={TIMESTAMP},nonce={NONCE}", "sign is not in its form"),
+        (f"V2_SHA256 appId={APP_ID},sign={SIGN[:-2]},timestamp={TIMESTAMP},nonce={NONCE}", "sign is not in its form"),
+        (f"V2_SHA256 appId={APP_ID},sign={SIGN},timestamp=1715670758,nonce={NONCE}", "timestamp is not in its form"),
+        (f"V2_SHA256 appId={APP_ID},sign={SIGN},timestamp={TIMESTAMP},nonce=AB-CD-EF-01", "nonce is not in its form"),
+        (f"HMAC-SHA256 appId={APP_ID},sign={SIGN},timestamp={TIMESTAMP},nonce={NONCE}", "not the V2_SHA256 scheme"),
+        (f"V2_SHA256appId={APP_ID},sign={SIGN},timestamp={TIMESTAMP},nonce={NONCE}", "not the V2_SHA256 scheme"),
+        (f"V2_SHA256 appId={APP_ID};sign={SIGN};timestamp={TIMESTAMP};nonce={NONCE}", "a parameter is not name=value"),
+        (f"V2_SHA256 appId={APP_ID},sign={SIGN},timestamp={TIMESTAMP},nonce={NONCE},", "a parameter is not name=value"),
+        ("V2_SHA256", "a parameter is not name=value"),
+        ("", "missing"),
+    ],
+)
+def test_a_header_missing_a_parameter_or_with_one_twice_or_malformed_is_refused(header: str, why: str) -> None:
+    with pytest.raises(SignatureVerificationError, match=f"malformed: {why}"):
+        Authorization.parse(header)

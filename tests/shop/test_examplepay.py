@@ -4,8 +4,10 @@ its signed notifications applied, status checks and reconciliation, and refunds.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,9 +17,11 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from flask import Flask, Response
 
+from examplepay import readings
 from examplepay.signing import authorize
-from tests.support import wait_for
+from tests.support import serve, wait_for
 
 from .conftest import Shop, csrf_token_in, start_shop, text_of
 
@@ -290,3 +294,92 @@ def test_with_examplepay_switched_off_its_open_orders_and_refunds_wait_without_b
     assert sparkpay_only.order("SPEXAMPLEOPEN").status == "UNPAID"
     with sparkpay_only.app.app_context():
         assert db.session.scalars(db.select(Refund.status)).one() == "REQUESTED", "kept, to be sent once it is back"
+
+
+#: The other alternatives of the ExamplePay sandbox's readings (the defaults run everywhere else).
+OTHER_READINGS = [
+    {"EXAMPLEPAY_SANDBOX_READINGS": "A13=http-400,A8=idempotent,A11=upper-case"},
+    {"EXAMPLEPAY_SANDBOX_READINGS": "A2=path", "EXAMPLEPAY_SIGNED_URL_FORM": "path"},
+]
+
+
+@pytest.fixture(params=OTHER_READINGS, ids=["http-400-idempotent-upper-case", "path"])
+def read_otherwise(
+    request: pytest.FixtureRequest, tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> Iterator[Shop]:
+    yield from start_shop(tmp_path, merchant_key, platform_key, **request.param)
+
+
+def test_the_shop_is_right_under_the_other_readings_too(read_otherwise: Shop) -> None:
+    """A lost create answer settled once, a notification applied, a refund done."""
+    shop = read_otherwise
+    chosen = {e["id"]: e["current"] for e in requests.get(f"{shop.url}/examplepay-sandbox/readings").json()}
+    assert chosen == shop.app.config["EXAMPLEPAY_SANDBOX_READINGS"] and chosen != readings.defaults()
+    manager = shop.sign_in()
+    examplepay(shop, "/faults", json={"failing_creates": 1})
+    request_no = create(shop, manager)
+    assert shop.order(request_no).status == "CREATING"
+    assert shop.app.test_cli_runner().invoke(args=["sparkpay", "reconcile"]).exit_code == 0
+    assert shop.order(request_no).status == "UNPAID"
+    held = requests.get(f"{shop.url}/examplepay-sandbox/control/payments").json()
+    assert [p["merchantTradeNo"] for p in held] == [request_no], "one payment, not two"
+    examplepay(shop, f"/payments/{request_no}/pay")
+    wait_for(lambda: shop.order(request_no).status == "COMPLETED", what="the payment notification")
+    assert [n.verified for n in shop.order(request_no).notifications] == [True]
+    token = csrf_token_in(manager.get(f"{shop.url}/orders/{request_no}").text)
+    refund = {"csrf_token": token, "amount": "100.00", "reason": "One pack damaged"}
+    accepted = manager.post(f"{shop.url}/orders/{request_no}/refund", data=refund)
+    assert "Refund accepted by the gateway" in accepted.text
+    wait_for(lambda: [r.status for r in shop.order(request_no).refunds] == ["REFUNDED"], what="the refund")
+
+
+@dataclass
+class UnsignedShop:
+    shop: Shop
+    calls: list[str]  # the paths its ExamplePay was asked, in order
+
+
+@pytest.fixture
+def unsigned_shop(tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Iterator[UnsignedShop]:
+    """A shop whose ExamplePay answers every call with an unsigned refusal (a proxy, or a forger)."""
+    app = Flask("unsigned")
+    calls: list[str] = []
+
+    @app.post("/pg/v2/<path:path>")
+    def refuse(path: str) -> Response:
+        calls.append(path)
+        code = "Payment.Common.Not_Found" if path == "payment/query" else "Common.Request_Parameter_Error"
+        body = json.dumps({"code": code, "errorMessage": "amount is wrong", "data": None})
+        return Response(body, status=400, mimetype="application/json")
+
+    with serve(app) as url:
+        for shop in start_shop(
+            tmp_path,
+            merchant_key,
+            platform_key,
+            EXAMPLEPAY_BASE_URL=url,
+            EXAMPLEPAY_APP_ID="0123456789abcdef0123456789abcdef",
+            EXAMPLEPAY_APP_SECRET="fedcba9876543210fedcba9876543210",
+        ):
+            yield UnsignedShop(shop, calls)
+
+
+def test_an_unsigned_refusal_changes_no_order(unsigned_shop: UnsignedShop) -> None:
+    shop = unsigned_shop.shop
+    manager = shop.sign_in()
+    request_no = create(shop, manager)
+    assert shop.order(request_no).status == "CREATING", "not FAILED on an unsigned refusal"
+    page = manager.get(f"{shop.url}/orders/{request_no}").text
+    assert "unverified answer (not signed): Common.Request_Parameter_Error amount is wrong" in text_of(page)
+    from shop.extensions import db
+    from shop.models import Order, now_utc
+
+    with shop.app.app_context():  # past the grace period: a signed "no such payment" would end it
+        db.session.execute(db.update(Order).values(created_at=now_utc() - timedelta(hours=2)))
+        db.session.commit()
+    result = shop.app.test_cli_runner().invoke(args=["sparkpay", "reconcile"])
+    assert "Checked 1 open orders: 0 changed, 1 unreachable." in result.output
+    order = shop.order(request_no)
+    assert order.status == "CREATING", "an unsigned 'no such payment' is not believed either"
+    assert {e.to_status for e in order.events} == {"CREATING"}
+    assert unsigned_shop.calls == ["payment/create", "payment/query"], "so the create was not sent again"

@@ -37,6 +37,11 @@ def _app_config(tmp_path: Path, merchant_key: RSAPrivateKey, **settings: object)
         ("DEMO_MODE", "off", False),
         ("LOG_LEVEL", "warning", "WARNING"),
         ("PUBLIC_BASE_URL", "https://shop.example.com/", "https://shop.example.com"),
+        (
+            "EXAMPLEPAY_SANDBOX_READINGS",
+            "a13=http-400, A8=idempotent",
+            {"A2": "absolute", "A8": "idempotent", "A11": "any-case", "A13": "http-400"},
+        ),
     ],
 )
 def test_text_from_the_environment_becomes_its_type(
@@ -65,6 +70,8 @@ def test_text_from_the_environment_becomes_its_type(
         ("SANDBOX_ENABLED", "maybe", "1 or 0"),
         ("SPARKPAY_VERIFY_RESPONSES", "loose", "strict or lenient"),
         ("EXAMPLEPAY_SIGNED_URL_FORM", "relative", "absolute or path"),
+        ("EXAMPLEPAY_SANDBOX_READINGS", "A13=http-404", "A13 is one of http-200, http-400, not 'http-404'"),
+        ("EXAMPLEPAY_SANDBOX_READINGS", "A99=x", "unknown reading 'A99'; known: A2, A8, A11, A13"),
         ("LOG_LEVEL", "loud", "DEBUG, INFO"),
         ("LOGIN_RATE_LIMIT", "often", "5 per minute"),
         ("PUBLIC_BASE_URL", "shop.example.com", "http:// or https:// URL"),
