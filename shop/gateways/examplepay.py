@@ -99,7 +99,7 @@ def _invalid(error: ValidationError) -> InvalidField:
 
 
 def _refused(error: ApiError) -> GatewayRefused:
-    return GatewayRefused(error.code or "", error.meaning, error.message, hint=error.hint)
+    return GatewayRefused(error.code or "", error.meaning, error.message, hint=error.hint, verified=error.verified)
 
 
 def _unverified(error: ApiError) -> GatewayUnreachable:
@@ -108,15 +108,16 @@ def _unverified(error: ApiError) -> GatewayUnreachable:
 
 
 @contextmanager
-def _answered() -> Iterator[None]:
-    """ExamplePay's errors as the shop's: a 5xx, an unverified answer or none is unreachable, any
-    other code a refusal."""
+def _answered(*, unsigned_refusals: bool = False) -> Iterator[None]:
+    """ExamplePay's errors as the shop's: a 5xx or no answer is unreachable, any other code a
+    refusal. An unsigned refusal is unreachable too, unless ``unsigned_refusals`` (a create: the
+    order service shows it unverified and lets a signed query decide)."""
     try:
         yield
     except ApiError as error:
         if error.http_status is not None and error.http_status >= 500:
             raise GatewayUnreachable(error.message) from None
-        if not error.verified:
+        if not error.verified and not unsigned_refusals:
             raise _unverified(error) from None
         raise _refused(error) from None
     except ExamplePayError as error:
@@ -221,7 +222,7 @@ class ExamplePayGateway:
         )
 
     def send_create(self, order: Order) -> CreateAnswer:
-        with _answered():
+        with _answered(unsigned_refusals=True):
             created = _client().create_payment(self._request_of(order))
         return CreateAnswer(created.action_url, created.payment_no)
 

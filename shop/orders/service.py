@@ -163,7 +163,8 @@ def _create_unverified(order: Order, source: Source, refusal: GatewayRefused) ->
         order = locked(order.id)
         order.last_error_code = refusal.code if isinstance(refusal.code, int) else None
         order.last_error = note(
-            "Unverified answer (not signed, so not trusted): %(meaning)s, %(words)s. The order will be checked with the gateway.",
+            "Unverified answer (not signed, so not trusted): %(code)s%(words)s (%(meaning)s). The order will be checked with the gateway.",
+            code="" if order.last_error_code else f"{refusal.code} ",  # else shown beside it
             meaning=note(refusal.meaning),
             words=verbatim(refusal.message),
         )

@@ -370,7 +370,9 @@ def test_an_unsigned_refusal_changes_no_order(unsigned_shop: UnsignedShop) -> No
     request_no = create(shop, manager)
     assert shop.order(request_no).status == "CREATING", "not FAILED on an unsigned refusal"
     page = manager.get(f"{shop.url}/orders/{request_no}").text
-    assert "unverified answer (not signed): Common.Request_Parameter_Error amount is wrong" in text_of(page)
+    assert "Unverified answer (not signed, so not trusted): Common.Request_Parameter_Error amount is wrong" in text_of(
+        page
+    )
     from shop.extensions import db
     from shop.models import Order, now_utc
 
@@ -382,4 +384,4 @@ def test_an_unsigned_refusal_changes_no_order(unsigned_shop: UnsignedShop) -> No
     order = shop.order(request_no)
     assert order.status == "CREATING", "an unsigned 'no such payment' is not believed either"
     assert {e.to_status for e in order.events} == {"CREATING"}
-    assert unsigned_shop.calls == ["payment/create", "payment/query"], "so the create was not sent again"
+    assert unsigned_shop.calls == ["payment/create", "payment/query", "payment/query"], "never sent again"

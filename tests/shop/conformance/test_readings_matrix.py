@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from examplepay import readings as examplepay_readings
 from sparkpay import readings as sparkpay_readings
 from tests.shop.conftest import Shop, start_shop
 
@@ -55,14 +56,18 @@ class Alternative:
     def settings(self) -> dict[str, Any]:
         """The shop's settings for it: the sandbox's reading and, where the merchant must match
         the gateway (what it signs), the shop's own setting too."""
+        chosen = f"{self.reading}={self.name}"
         if self.gateway == "sparkpay":
-            return {"SANDBOX_READINGS": f"{self.reading}={self.name}"}
-        raise AssertionError(f"no settings for {self}")
+            return {"SANDBOX_READINGS": chosen}
+        if self.reading == "A2":  # the URL form both sides sign: the merchant sets it to the gateway's
+            return {"EXAMPLEPAY_SANDBOX_READINGS": chosen, "EXAMPLEPAY_SIGNED_URL_FORM": self.name}
+        return {"EXAMPLEPAY_SANDBOX_READINGS": chosen}
 
 
 ALTERNATIVES = [
-    Alternative("sparkpay", reading.id, name)
-    for reading in sparkpay_readings.READINGS
+    Alternative(gateway, reading.id, name)
+    for gateway, table in (("sparkpay", sparkpay_readings.READINGS), ("examplepay", examplepay_readings.READINGS))
+    for reading in table
     for name in reading.names
     if name != reading.default
 ]
