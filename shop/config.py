@@ -141,7 +141,7 @@ class ExplainedValueError(ValueError):
     """A value a parser refused, with words that say what is wrong in it."""
 
 
-def _readings(choose: Callable[[str], dict[str, str]], value: Any) -> dict[str, str]:
+def _readings(choose: Callable[[str | Mapping[str, str]], dict[str, str]], value: Any) -> dict[str, str]:
     """A sandbox's readings (``A5=success-only,A22=idempotent``), or a dict from instance/config.py."""
     try:
         return choose(value if isinstance(value, Mapping) else str(value))
