@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import cli, config, gateways, logs, schema, templating
 from .extensions import csrf, db, htmx, limiter, login_manager, migrate
-from .web import auth, checkout, dashboard, demo, i18n, webhooks
+from .web import auth, checkout, dashboard, demo, i18n, settings, webhooks
 
 log = logging.getLogger("shop")
 
@@ -70,6 +70,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(checkout.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(settings.bp)
     demo.init_app(app)
     csrf.exempt(webhooks.bp)  # protected by the notification's signature instead
     gateways.init_app(app)

@@ -1,4 +1,4 @@
-"""The contract's commands: create-staff, sparkpay keygen, sparkpay reconcile."""
+"""The contract's commands: create-staff, sparkpay keygen, sparkpay reconcile, sparkpay doctor."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from sparkpay import signing
 
-from . import leases
+from . import doctor, leases
 from .extensions import db
 from .models import ROLES, Staff
 from .orders import service
@@ -89,6 +89,17 @@ def reconcile_command() -> None:
         leases.release(service.RECONCILER_LEASE)
     click.echo(f"Checked {summary.checked} open orders: {summary.changed} changed, {summary.unreachable} unreachable.")
     if summary.unreachable:
+        raise SystemExit(1)
+
+
+@sparkpay_cli.command("doctor")
+def doctor_command() -> None:
+    """Check the settings against the gateways before going live: one line per check, PASS, FAIL
+    (with the fix) or INFO; exit status 1 if any failed. Never prints a secret."""
+    report = doctor.run("the command line")
+    for line in doctor.lines(report):
+        click.echo(line)
+    if not report.ok:
         raise SystemExit(1)
 
 

@@ -102,6 +102,26 @@ def _base_url(value: Any) -> str:
     return text
 
 
+def is_loopback_host(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: an address that never leaves this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _gateway_url(value: Any) -> str:
+    """A gateway's base URL: https, or plain http to a loopback host (a local sandbox or tunnel),
+    since the requests carry the merchant's signatures and the answers order statuses."""
+    text = _base_url(value)
+    parts = urlsplit(text)
+    if parts.scheme != "https" and not is_loopback_host(parts.hostname or ""):
+        raise ValueError
+    return text
+
+
 def _rate_limit(value: Any) -> str:
     parse_many(str(value))  # raises ValueError for what Flask-Limiter could not read
     return str(value)
@@ -140,6 +160,7 @@ class Setting:
 
 
 _URL = "an http:// or https:// URL such as https://shop.example.com"
+_GATEWAY_URL = "an https:// URL (plain http:// only to a loopback host: 127.0.0.0/8, ::1, localhost)"
 _SECONDS = "a whole number of seconds, 0 or more"
 _READINGS = "readings and alternatives such as A5=success-only,A22=idempotent (the sandbox's page lists them)"
 _EXAMPLEPAY_READINGS = (
@@ -149,11 +170,11 @@ _EXAMPLEPAY_READINGS = (
 #: Every typed setting of the shop, with its default, its parser and what it expects.
 SETTINGS: dict[str, Setting] = {
     # The contract's (shared/CONTRACT.md).
-    "SPARKPAY_BASE_URL": Setting(None, _base_url, _URL),
+    "SPARKPAY_BASE_URL": Setting(None, _gateway_url, _GATEWAY_URL),
     "PUBLIC_BASE_URL": Setting(None, _base_url, _URL),
     "SANDBOX_ENABLED": Setting(None, _switch, "1 or 0 (also true/false, yes/no, on/off)"),
     "LOG_LEVEL": Setting("INFO", _log_level, "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
-    "EXAMPLEPAY_BASE_URL": Setting(None, _base_url, _URL),
+    "EXAMPLEPAY_BASE_URL": Setting(None, _gateway_url, _GATEWAY_URL),
     # Shown to staff and shoppers.
     "SHOP_NAME": Setting("SparkPay Checkout", _text, "text"),
     # Seconds between in-process reconciliation runs; 0 turns the scheduler off.

@@ -132,3 +132,13 @@ class NoteText(types.TypeDecorator[Note]):
 
     def process_result_value(self, value: str | None, dialect: Any) -> Note | None:
         return None if value is None else Note.from_stored(value)
+
+
+class Literal(str):
+    """A note's value shown exactly as it is, never translated: a URL, a setting's name, a
+    fingerprint. HTML shows it in the code font (``mono``) and marks it ``translate="no"``."""
+
+    __slots__ = ()
+
+    def __html__(self) -> Markup:
+        return Markup('<span class="mono" translate="no">%s</span>') % str(self)

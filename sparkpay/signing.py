@@ -122,6 +122,14 @@ def public_key_pem(key: rsa.RSAPublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def fingerprint(key: rsa.RSAPublicKey) -> str:
+    """SHA-256 of the key's DER SubjectPublicKeyInfo, lower-case hex in colon-separated pairs: what
+    ``openssl pkey -pubin -outform DER | openssl dgst -sha256 -c`` prints for the same key."""
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return digest.finalize().hex(":")
+
+
 def secret_file(path: Path, make: Callable[[], bytes]) -> bytes:
     """Read ``path``, first creating it from ``make()`` (mode 0600, never overwriting) if missing."""
     if not path.exists():

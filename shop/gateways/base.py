@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from flask import Flask
 
 from ..models import Order, Refund
-from ..notes import Note
+from ..notes import NO_NOTE, Note
 from ..vocabulary import Status
 
 
@@ -148,6 +148,24 @@ class Edition:
     hint: str
 
 
+@dataclass(frozen=True)
+class Check:
+    """One line of the go-live self-test (``shop.doctor``): passed, failed (``fix`` says what to
+    do), or, with ``passed`` None, a fact to act on or a check that could not be made."""
+
+    name: Note
+    passed: bool | None
+    detail: Note
+    fix: Note = NO_NOTE
+    #: Shown as it is below the line: the merchant public key's PEM (never a secret).
+    block: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """``PASS``, ``FAIL`` or ``INFO``: how the command line starts the line."""
+        return "INFO" if self.passed is None else "PASS" if self.passed else "FAIL"
+
+
 class Gateway(Protocol):
     """One payment gateway, as the shop uses it. Adapters live beside this module; the
     registry (``shop.gateways``) holds one of each."""
@@ -216,4 +234,14 @@ class Gateway(Protocol):
     def open_delivery(self, raw_body: bytes, headers: Mapping[str, str], *, stored: bool = False) -> Delivery:
         """Verify and read a webhook delivery (``stored``: one kept earlier, replayed by staff,
         whose age no longer matters); raises DeliveryRefused."""
+        ...
+
+    def sandboxed(self) -> bool:
+        """It talks to its embedded sandbox, not to a real gateway (no real money moves)."""
+        ...
+
+    def self_test(self) -> list[Check]:
+        """Its part of the go-live self-test: its mode, its address, one signed query of an order
+        that cannot exist (which proves the credentials and keys either way), and what to register
+        at the merchant platform. Never a secret in what it returns."""
         ...

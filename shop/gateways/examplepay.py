@@ -16,13 +16,18 @@ from wtforms.validators import DataRequired, Length
 
 from examplepay import (
     ApiError,
+    AuthenticationError,
     ExamplePayClient,
     ExamplePayError,
+    GatewayServerError,
+    GatewayTimeout,
     Payer,
     Payment,
     PaymentNotFoundError,
     PaymentRequest,
     RefundRequest,
+    SignatureVerificationError,
+    TransportError,
     ValidationError,
     read_notification,
     readings,
@@ -31,9 +36,11 @@ from examplepay import Notification as GatewayNotification
 from examplepay.models import format_amount
 
 from ..models import Order, Refund
+from ..notes import Literal, Note, note, verbatim
 from ..vocabulary import Status
-from . import sandboxes
+from . import checks, sandboxes
 from .base import (
+    Check,
     CreateAnswer,
     Delivery,
     DeliveryRefused,
@@ -286,6 +293,161 @@ class ExamplePayGateway:
             if refund is None
             else RefundStatement(refund.merchant_refund_no, refund.refund_no, refund.amount, refund.currency),
         )
+
+    # --- the go-live self-test -------------------------------------------------------------------
+
+    def sandboxed(self) -> bool:
+        return bool(current_app.config["EXAMPLEPAY_SANDBOX"])
+
+    def self_test(self) -> list[Check]:
+        """Mode, address, one signed query of a payment that cannot exist (a verified
+        PAYMENT_NOT_FOUND proves the app id, the secret and the URL form), and the notify URL."""
+        base_url: str = current_app.config["EXAMPLEPAY_BASE_URL"]
+        results = [checks.mode(self.label, self.sandboxed(), base_url)]
+        if not self.sandboxed():
+            results.append(checks.address(self.label, "EXAMPLEPAY_BASE_URL", base_url))
+        results += _probe(self.label, self.sandboxed())
+        results.append(checks.register(note("%(gateway)s notify URL", gateway=self.label), _notify_url()))
+        return results
+
+
+def _auth_fix(error: ApiError) -> Note:
+    """What to do about a refusal of the request's Authorization header that the gateway signed."""
+    if error.code in ("Common.Auth.AppId_Not_Found", "Common.Auth.Invalid_AppId"):
+        return note("check %(setting)s against the merchant platform", setting=Literal("EXAMPLEPAY_APP_ID"))
+    if error.code == "Common.Auth.Sign_Failed":
+        return note(
+            "check %(secret)s; %(code)s may also mean the gateway signs another URL form (%(form)s)",
+            secret=Literal("EXAMPLEPAY_APP_SECRET"),
+            code=Literal(error.code),
+            form=Literal("EXAMPLEPAY_SIGNED_URL_FORM"),
+        )
+    if error.code == "Common.Auth.Sign_Timeout":
+        return note("set this machine's clock right")
+    return verbatim(error.hint)
+
+
+def _ask_for_nothing(signed_url_form: str, merchant_trade_no: str) -> None:
+    """Query a payment no one made, once, verifying the answer strictly; raises what the SDK says."""
+    config = current_app.config
+    client = ExamplePayClient(
+        config["EXAMPLEPAY_APP_ID"],
+        config["EXAMPLEPAY_APP_SECRET"],
+        base_url=config["EXAMPLEPAY_BASE_URL"],
+        signed_url_form=signed_url_form,
+        timeout=config["SPARKPAY_TIMEOUT"],
+        max_retries=0,
+        verify_responses="strict",
+    )
+    try:
+        client.query_payment(merchant_trade_no=merchant_trade_no)
+    finally:
+        client.close()
+
+
+def _probe(label: str, sandboxed: bool) -> list[Check]:
+    """The connection and credentials lines: one query of a payment that cannot exist, and, if its
+    answer does not verify, one in the other URL form (reading A2) to tell which setting is wrong."""
+    config = current_app.config
+    base_url: str = config["EXAMPLEPAY_BASE_URL"]
+    app_id: str = config["EXAMPLEPAY_APP_ID"]
+    configured: str = config["EXAMPLEPAY_SIGNED_URL_FORM"]
+    credentials = note("%(gateway)s credentials", gateway=label)
+    settings = {
+        "app_id": Literal("EXAMPLEPAY_APP_ID"),
+        "secret": Literal("EXAMPLEPAY_APP_SECRET"),
+        "form": Literal("EXAMPLEPAY_SIGNED_URL_FORM"),
+    }
+    request_no = checks.probe_number()
+    try:
+        _ask_for_nothing(configured, request_no)
+    except PaymentNotFoundError as error:
+        return [
+            checks.answered(label, base_url, error.http_status),
+            Check(
+                credentials,
+                True,
+                note(
+                    "the app id %(app_id)s and the app secret are accepted, and the gateway's answer verifies "
+                    "with the secret: it has no payment %(request_no)s, as expected",
+                    app_id=Literal(app_id),
+                    request_no=Literal(request_no),
+                ),
+            ),
+        ]
+    except GatewayServerError as error:
+        return [
+            checks.unanswered(
+                label,
+                "EXAMPLEPAY_BASE_URL",
+                base_url,
+                checks.NoAnswer.SERVER_ERROR,
+                sandboxed=sandboxed,
+                http_status=error.http_status,
+                reason=error.message,
+            ),
+            checks.not_checked(credentials, note("the gateway did not take the query")),
+        ]
+    except ApiError as error:
+        said = {"code": Literal(error.code or ""), "words": verbatim(error.message)}
+        if isinstance(error, AuthenticationError):
+            detail = note("the gateway refused the request (%(code)s): %(words)s", **said)
+            fix = _auth_fix(error)
+        else:
+            detail = note("an unexpected answer (%(code)s): %(words)s", **said)
+            fix = note(
+                "a query of an unknown payment is answered %(code)s; see the gateway's error table",
+                code=Literal(readings.PAYMENT_NOT_FOUND),
+            )
+        return [checks.answered(label, base_url, error.http_status), Check(credentials, False, detail, fix)]
+    except SignatureVerificationError as error:
+        other = next(form for form in readings.SIGNED_URL_FORMS if form != configured)
+        try:
+            _ask_for_nothing(other, checks.probe_number())
+        except PaymentNotFoundError:
+            detail = note(
+                "the gateway signs the %(other)s form of the URL, not the %(configured)s one",
+                other=Literal(other),
+                configured=Literal(configured),
+            )
+            fix = note("set %(form)s to %(other)s", form=settings["form"], other=Literal(other))
+        except ExamplePayError:
+            values = {"status": checks.http(error.http_status), "reason": verbatim(error.message)}
+            if error.http_status == 401:
+                detail = note(
+                    "the gateway refused the request (%(status)s), and its answer does not verify with "
+                    "the app secret: %(reason)s",
+                    **values,
+                )
+            else:
+                detail = note(
+                    "the gateway's answer (%(status)s) does not verify with the app secret: %(reason)s",
+                    **values,
+                )
+            fix = note(
+                "check %(app_id)s and %(secret)s against the merchant platform, and %(form)s "
+                "(%(code)s may mean the gateway signs another URL form)",
+                code=Literal("Common.Auth.Sign_Failed"),
+                **settings,
+            )
+        return [checks.answered(label, base_url, error.http_status), Check(credentials, False, detail, fix)]
+    except TransportError as error:
+        why = checks.unanswered_because(isinstance(error, GatewayTimeout), error.http_status)
+        return [
+            checks.unanswered(
+                label, "EXAMPLEPAY_BASE_URL", base_url, why, sandboxed=sandboxed, http_status=error.http_status
+            ),
+            checks.not_checked(credentials, note("no answer from the gateway")),
+        ]
+    except ExamplePayError as error:  # an answer that cannot be read
+        detail = note("the gateway's answer cannot be read: %(reason)s", reason=verbatim(error.message))
+    else:
+        detail = note(
+            "the gateway says it holds a payment %(request_no)s, which this shop never made",
+            request_no=Literal(request_no),
+        )
+    fix = note("check %(setting)s: it is ExamplePay's address", setting=Literal("EXAMPLEPAY_BASE_URL"))
+    return [checks.answered(label, base_url, 200), Check(credentials, False, detail, fix)]
 
 
 def _statement(payment: Payment) -> Statement:

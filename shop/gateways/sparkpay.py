@@ -28,6 +28,7 @@ from sparkpay import (
     CurrencyNetworks,
     DivideDetail,
     GatewayServerError,
+    GatewayTimeout,
     OrderAlreadyClosedError,
     OrderNotClosableError,
     OrderNotFoundError,
@@ -56,10 +57,11 @@ from sparkpay.notifications import open_notification
 from sparkpay.protocol import DUPLICATE_REQUEST_NO_CODE, STATUS_CLOSED, STATUS_COMPLETED, STATUS_UNPAID
 
 from ..models import Order, Refund
-from ..notes import note
+from ..notes import Literal, note, verbatim
 from ..vocabulary import Status
-from . import sandboxes
+from . import checks, sandboxes
 from .base import (
+    Check,
     CreateAnswer,
     Delivery,
     DeliveryRefused,
@@ -446,6 +448,243 @@ class SparkPayGateway:
             statement=statement,
             status_in_it=notification.order.pay_status or None,
         )
+
+    # --- the go-live self-test -------------------------------------------------------------------
+
+    def sandboxed(self) -> bool:
+        return bool(current_app.config["SANDBOX_MODE"])
+
+    def self_test(self) -> list[Check]:
+        """Mode, address, one signed query of an order that cannot exist (its answer, 43005
+        signed, proves the app id, the merchant number and both keys), and what to register."""
+        config = current_app.config
+        base_url: str = config["SPARKPAY_BASE_URL"]
+        merchant_key, _ = _notification_keys()
+        results = [checks.mode(self.label, self.sandboxed(), base_url)]
+        if not self.sandboxed():
+            results.append(checks.address(self.label, "SPARKPAY_BASE_URL", base_url))
+        elif not config["SANDBOX_ENABLED"]:  # the start allows it; nothing answers there then
+            results[0] = Check(
+                results[0].name,
+                False,
+                note(
+                    "no %(setting)s, and the embedded sandbox is off: nothing answers at %(url)s",
+                    setting=Literal("SPARKPAY_BASE_URL"),
+                    url=Literal(base_url),
+                ),
+                note(
+                    "set %(setting)s to the gateway's address, or %(sandbox)s to 1",
+                    setting=Literal("SPARKPAY_BASE_URL"),
+                    sandbox=Literal("SANDBOX_ENABLED"),
+                ),
+            )
+        results += _probe(self.label, self.sandboxed())
+        urls = _urls("<request_no>")
+        results += [
+            checks.register(note("%(gateway)s notify URL", gateway=self.label), urls["notify_url"]),
+            checks.register(note("%(gateway)s redirect URL", gateway=self.label), urls["redirect_url"]),
+            Check(
+                note("%(gateway)s merchant public key", gateway=self.label),
+                None,
+                note(
+                    "upload it at the merchant platform; its fingerprint, %(method)s: %(fingerprint)s",
+                    method=Literal(FINGERPRINT_METHOD),
+                    fingerprint=Literal(signing.fingerprint(merchant_key.public_key())),
+                ),
+                block=signing.public_key_pem(merchant_key.public_key()).decode(),
+            ),
+        ]
+        return results
+
+
+#: How the self-test's fingerprints are made (``sparkpay.signing.fingerprint``), as it says.
+FINGERPRINT_METHOD = "SHA-256 of the DER SubjectPublicKeyInfo"
+#: What to check when the gateway refuses the app id or the merchant number: code -> setting.
+_REFUSED_SETTING = {40002: "SPARKPAY_APP_ID", 40007: "SPARKPAY_MERCHANT_NO", 40008: "SPARKPAY_MERCHANT_NO"}
+
+
+def _probe(label: str, sandboxed: bool) -> list[Check]:
+    """Query an order that cannot exist, once (no retries), verifying strictly whatever
+    SPARKPAY_VERIFY_RESPONSES says: the connection, credentials and platform key lines."""
+    config = current_app.config
+    base_url: str = config["SPARKPAY_BASE_URL"]
+    merchant_key, platform_public = _notification_keys()
+    app_id, merchant_no = config["SPARKPAY_APP_ID"], config["SPARKPAY_MERCHANT_NO"]
+    credentials = note("%(gateway)s credentials", gateway=label)
+    platform_key = note("%(gateway)s platform key", gateway=label)
+    platform = Literal(f"SHA-256 {signing.fingerprint(platform_public)}")
+    request_no = checks.probe_number()
+    client = SparkPayClient(
+        app_id,
+        merchant_no,
+        merchant_key,
+        platform_public,
+        base_url=base_url,
+        timeout=config["SPARKPAY_TIMEOUT"],
+        max_retries=0,
+        verify_responses="strict",
+    )
+    try:
+        client.query_order(request_no)
+    except ApiError as error:
+        return _read_answer(label, sandboxed, error, request_no)
+    except SignatureVerificationError as error:
+        return [
+            checks.answered(label, base_url, error.http_status),
+            checks.not_checked(credentials, note("the gateway's answer could not be trusted")),
+            Check(
+                platform_key,
+                False,
+                note(
+                    "the gateway's answer (%(status)s) does not verify with %(setting)s (%(fingerprint)s): %(reason)s",
+                    status=checks.http(error.http_status),
+                    setting=Literal("SPARKPAY_PLATFORM_PUBLIC_KEY"),
+                    fingerprint=platform,
+                    reason=verbatim(error.message),
+                ),
+                note(
+                    "set %(setting)s to the platform public key the merchant platform shows",
+                    setting=Literal("SPARKPAY_PLATFORM_PUBLIC_KEY"),
+                ),
+            ),
+        ]
+    except TransportError as error:
+        why = checks.unanswered_because(isinstance(error, GatewayTimeout), error.http_status)
+        no_answer = note("no answer from the gateway")
+        return [
+            checks.unanswered(
+                label, "SPARKPAY_BASE_URL", base_url, why, sandboxed=sandboxed, http_status=error.http_status
+            ),
+            checks.not_checked(credentials, no_answer),
+            checks.not_checked(platform_key, no_answer),
+        ]
+    except SparkPayError as error:  # an answer that cannot be read
+        return [
+            checks.answered(label, base_url, error.http_status),
+            Check(
+                credentials,
+                False,
+                note("the gateway's answer cannot be read: %(reason)s", reason=verbatim(error.message)),
+                note("check %(setting)s: it is SparkPay's address", setting=Literal("SPARKPAY_BASE_URL")),
+            ),
+            checks.not_checked(platform_key, note("the gateway's answer could not be read")),
+        ]
+    else:
+        return [
+            checks.answered(label, base_url, 200),
+            Check(
+                credentials,
+                False,
+                note(
+                    "the gateway says it holds an order %(request_no)s, which this shop never made",
+                    request_no=Literal(request_no),
+                ),
+                note("check %(setting)s: it is SparkPay's address", setting=Literal("SPARKPAY_BASE_URL")),
+            ),
+            checks.not_checked(platform_key, note("the gateway's answer could not be read")),
+        ]
+    finally:
+        client.close()
+
+
+def _read_answer(label: str, sandboxed: bool, answer: ApiError, request_no: str) -> list[Check]:
+    """The probe's lines for the gateway's answer with an error code (43005 is the one hoped for)."""
+    config = current_app.config
+    base_url: str = config["SPARKPAY_BASE_URL"]
+    app_id, merchant_no = config["SPARKPAY_APP_ID"], config["SPARKPAY_MERCHANT_NO"]
+    credentials = note("%(gateway)s credentials", gateway=label)
+    platform_key = note("%(gateway)s platform key", gateway=label)
+    platform = Literal(f"SHA-256 {signing.fingerprint(_notification_keys()[1])}")
+    if isinstance(answer, GatewayServerError | RateLimitError):
+        why = checks.NoAnswer.SERVER_ERROR if isinstance(answer, GatewayServerError) else checks.NoAnswer.TOO_MANY_CALLS
+        busy = note("the gateway did not take the query")
+        return [
+            checks.unanswered(
+                label,
+                "SPARKPAY_BASE_URL",
+                base_url,
+                why,
+                sandboxed=sandboxed,
+                http_status=answer.http_status,
+                reason=answer.message if answer.code is None else f"{answer.code} {answer.message}",
+            ),
+            checks.not_checked(credentials, busy),
+            checks.not_checked(platform_key, busy),
+        ]
+    said = {"code": answer.code or "", "meaning": note(answer.meaning), "words": verbatim(answer.message)}
+    if isinstance(answer, OrderNotFoundError):
+        accepted = Check(
+            credentials,
+            True,
+            note(
+                "the app id %(app_id)s, the merchant number %(merchant_no)s and the merchant key are accepted: "
+                "the gateway has no order %(request_no)s, as expected",
+                app_id=Literal(app_id),
+                merchant_no=Literal(merchant_no),
+                request_no=Literal(request_no),
+            ),
+        )
+    elif answer.code in _REFUSED_SETTING:
+        setting = _REFUSED_SETTING[answer.code]
+        value = app_id if setting == "SPARKPAY_APP_ID" else merchant_no
+        accepted = Check(
+            credentials,
+            False,
+            note(
+                "the gateway refused %(setting)s %(value)s (%(code)s: %(meaning)s)",
+                setting=Literal(setting),
+                value=Literal(value),
+                **said,
+            ),
+            note("check %(setting)s against the merchant platform", setting=Literal(setting)),
+        )
+    elif answer.code == 40000:
+        accepted = Check(
+            credentials,
+            False,
+            note(
+                "the gateway refused the request's signature (%(code)s): %(words)s",
+                code=said["code"],
+                words=said["words"],
+            ),
+            note(
+                "the merchant key (%(setting)s) does not match the public key uploaded at the merchant platform: "
+                "upload the merchant public key below, or set the private key of the one uploaded",
+                setting=Literal("SPARKPAY_PRIVATE_KEY"),
+            ),
+        )
+    else:
+        accepted = Check(
+            credentials,
+            False,
+            note("an unexpected answer (%(code)s: %(meaning)s): %(words)s", **said),
+            note("a query of an unknown order is answered 43005; see the gateway's error table"),
+        )
+    if answer.verified:
+        verifies = Check(
+            platform_key,
+            True,
+            note(
+                "%(setting)s (%(fingerprint)s) verifies the gateway's signed answer",
+                setting=Literal("SPARKPAY_PLATFORM_PUBLIC_KEY"),
+                fingerprint=platform,
+            ),
+        )
+    else:
+        # Reading A5 "success-only": only an order's creation or a found order would be signed, and
+        # the self-test creates nothing. Not a failure: nothing here can fix it.
+        verifies = Check(
+            platform_key,
+            None,
+            note(
+                "not checked: the gateway's error answers are unsigned (reading %(reading)s), so a query "
+                "of an unknown order cannot check the key (%(fingerprint)s)",
+                reading=Literal("A5=success-only"),
+                fingerprint=platform,
+            ),
+            note("compare the fingerprint with the platform key the merchant platform shows"),
+        )
+    return [checks.answered(label, base_url, answer.http_status), accepted, verifies]
 
 
 def statement_of(info: PaymentOrder) -> Statement:

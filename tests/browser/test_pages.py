@@ -71,6 +71,10 @@ def test_pages_are_labelled_and_fit_the_screen(
     ):
         page.goto(shop.url + path)
         check_page(page)
+    page.goto(f"{shop.url}/settings")
+    page.get_by_role("button", name="Run the checks").click()
+    expect(page.locator("#self-test")).to_contain_text("No check failed.")
+    check_page(page)  # long URLs and the key wrap at 375 px
     for path in (
         f"/pay/{demo_orders['open']}",
         f"/checkout/return/{demo_orders['paid']}",

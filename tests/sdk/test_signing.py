@@ -135,3 +135,17 @@ def test_openssl_verifies_an_sdk_signature(tmp_path: Path, merchant_key: RSAPriv
         text=True,
     )
     assert "Verified OK" in result.stdout
+
+
+@needs_openssl
+def test_a_fingerprint_is_what_openssl_prints_for_the_der_public_key(
+    tmp_path: Path, merchant_key: RSAPrivateKey
+) -> None:
+    (tmp_path / "public.pem").write_bytes(signing.public_key_pem(merchant_key.public_key()))
+    der = subprocess.run(
+        ["openssl", "pkey", "-pubin", "-in", str(tmp_path / "public.pem"), "-outform", "DER"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    printed = subprocess.run(["openssl", "dgst", "-sha256", "-c"], input=der, capture_output=True, check=True).stdout
+    assert printed.decode().split("= ")[1].strip() == signing.fingerprint(merchant_key.public_key())

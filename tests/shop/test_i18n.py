@@ -248,6 +248,7 @@ def test_every_page_is_wholly_in_the_chosen_language(
         "/deliveries?outcome=rejected",
         "/deliveries?q=nothing-matches",
         "/demo",
+        "/settings",
     ):
         pages.check(manager, path, language)
     pages.check(manager, "/demo/story", language, status=286)
@@ -295,6 +296,8 @@ def test_every_page_is_wholly_in_the_chosen_language(
     pages.check(requests.Session(), "/pay/SP404404404404", language, status=404)
     pages.check(requests.Session(), "/no/such/page", language, status=404)
     pages.check(viewer, "/orders/new", language, status=403)
+    pages.check(viewer, "/settings", language, status=403)
+    pages.check(manager, "/settings", language, method="POST", data={"csrf_token": token})  # the self-test's lines
     pages.check(manager, f"/orders/{orders['unpaid']}/close", language, status=400, method="POST", data={})
     signed_out = requests.Session()
     pages.check(signed_out, "/orders", language)  # the sign-in page, with its "please sign in"

@@ -75,7 +75,9 @@ def test_text_from_the_environment_becomes_its_type(
         ("LOG_LEVEL", "loud", "DEBUG, INFO"),
         ("LOGIN_RATE_LIMIT", "often", "5 per minute"),
         ("PUBLIC_BASE_URL", "shop.example.com", "http:// or https:// URL"),
-        ("SPARKPAY_BASE_URL", "ftp://gateway.example.com", "http:// or https:// URL"),
+        ("SPARKPAY_BASE_URL", "ftp://gateway.example.com", "an https:// URL"),
+        ("SPARKPAY_BASE_URL", "http://api.sparkpay.top", "plain http:// only to a loopback host"),
+        ("EXAMPLEPAY_BASE_URL", "http://10.0.0.5:8080", "plain http:// only to a loopback host"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_setting(
@@ -86,6 +88,34 @@ def test_a_bad_value_is_refused_naming_the_setting(
         create_app(_app_config(tmp_path, merchant_key), instance_path=str(tmp_path / "instance"))
     assert str(refused.value).startswith(f"{name} must be ")
     assert expects in str(refused.value) and repr(value) in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.sparkpay.top",
+        "http://127.0.0.1:5001/sandbox",
+        "http://127.8.9.10",
+        "http://[::1]:9",
+        "http://localhost:5001",
+    ],
+)
+def test_a_gateway_is_reached_over_https_or_on_this_machine(
+    tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey, url: str
+) -> None:
+    settings = _app_config(
+        tmp_path,
+        merchant_key,
+        SPARKPAY_BASE_URL=url,
+        SPARKPAY_APP_ID="APP1",
+        SPARKPAY_MERCHANT_NO="M1",
+        SPARKPAY_PLATFORM_PUBLIC_KEY=signing.public_key_pem(platform_key.public_key()).decode(),
+        EXAMPLEPAY_BASE_URL=url,
+        EXAMPLEPAY_APP_ID="0123456789abcdef0123456789abcdef",
+        EXAMPLEPAY_APP_SECRET="not-a-real-secret",
+    )
+    app = create_app(settings, instance_path=str(tmp_path / "instance"))
+    assert app.config["SPARKPAY_BASE_URL"] == app.config["EXAMPLEPAY_BASE_URL"] == url
 
 
 def test_instance_config_py_values_are_checked_too(tmp_path: Path, merchant_key: RSAPrivateKey) -> None:
