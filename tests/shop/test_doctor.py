@@ -5,7 +5,7 @@ gateway), right and wrongly configured. Every check is one line; no secret ever 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,10 +15,11 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from flask import Flask
 
+from examplepay import readings as examplepay_readings
 from examplepay.sandbox import BASE_PATH as EXAMPLEPAY_PATH
 from examplepay.sandbox import Settings as ExamplePaySettings
 from examplepay.sandbox import create_blueprint as examplepay_blueprint
-from sparkpay import protocol, signing
+from sparkpay import signing
 from sparkpay.sandbox import create_app as sparkpay_sandbox
 from tests.support import serve
 
@@ -26,7 +27,7 @@ from .conftest import Shop, csrf_token_in, start_shop, text_of
 from .test_start import free_port
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    pass
 
 APP_ID = "APPDOCTORTEST0001"
 MERCHANT_NO = "MDOCTOR0001"
@@ -105,30 +106,15 @@ def test_the_doctor_passes_against_the_embedded_sandboxes(
 # --- a gateway of its own (the SparkPay sandbox served alone) ----------------------------------
 
 
-def without_signed_errors(app: WSGIApplication) -> WSGIApplication:
-    """The gateway as reading A5 "success-only" has it: its error answers come unsigned."""
-    unsigned = {name.lower() for name in (protocol.RESPONSE_SIGNATURE_HEADER, protocol.RESPONSE_TIMESTAMP_HEADER)}
-    unsigned.add(protocol.RESPONSE_NONCE_HEADER.lower())
-
-    def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            if int(status.split()[0]) >= 400:
-                headers = [(k, v) for k, v in headers if k.lower() not in unsigned]
-            return start_response(status, headers, exc_info)
-
-        return app(environ, start)
-
-    return wrapped
-
-
 @contextmanager
 def sparkpay_gateway(
     folder: Path,
     merchant_key: RSAPrivateKey,
     platform_key: RSAPrivateKey,
-    wrap: Callable[[WSGIApplication], WSGIApplication] = lambda app: app,
+    readings: str = "",
 ) -> Iterator[str]:
-    """The SparkPay sandbox on a port of its own, knowing ``merchant_key``'s public half; its API base URL."""
+    """The SparkPay sandbox on a port of its own, knowing ``merchant_key``'s public half and taking
+    ``readings``; its API base URL."""
     app = sparkpay_sandbox(
         {
             "SANDBOX_PLATFORM_PRIVATE_KEY": signing.private_key_pem(platform_key).decode(),
@@ -136,11 +122,12 @@ def sparkpay_gateway(
             "SANDBOX_APP_ID": APP_ID,
             "SANDBOX_MERCHANT_NO": MERCHANT_NO,
             "SANDBOX_RETRY_SCALE": 0.01,
+            "SANDBOX_READINGS": readings,
         },
         instance_path=str(folder),
     )
     try:
-        with serve(wrap(app)) as url:
+        with serve(app) as url:
             yield url + "/sandbox"
     finally:
         app.extensions["sparkpay_sandbox"].stop()
@@ -278,7 +265,7 @@ def test_unsigned_error_answers_leave_the_platform_key_unchecked_but_pass(
     tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
 ) -> None:
     with (
-        sparkpay_gateway(tmp_path / "gateway", merchant_key, platform_key, without_signed_errors) as gateway,
+        sparkpay_gateway(tmp_path / "gateway", merchant_key, platform_key, "A5=success-only") as gateway,
         shop_against(tmp_path, merchant_key, platform_key, gateway) as shop,
     ):
         status, lines = doctor(shop)
@@ -335,8 +322,8 @@ def examplepay_gateway(folder: Path, signed_url_form: str = "absolute") -> Itera
                 EXAMPLEPAY_APP_SECRET,
                 str(folder / "examplepay.db"),
                 site + EXAMPLEPAY_PATH,
-                signed_url_form=signed_url_form,
                 retry_scale=0.01,
+                readings=examplepay_readings.choose({"A2": signed_url_form}),
             )
         )
         app.register_blueprint(blueprint, url_prefix=EXAMPLEPAY_PATH)
