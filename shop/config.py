@@ -267,7 +267,7 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         app.config["PUBLIC_BASE_URL"] = f"http://{_reachable_host(os.environ.get('HOST', '127.0.0.1'))}:{listen_port()}"
 
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    private_folder(instance)
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = signing.secret_file(
@@ -290,14 +290,37 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         app.config["DEMO_MODE"] = bool(app.config["SANDBOX_MODE"] and app.config["SANDBOX_ENABLED"])
 
 
+def private_folder(path: Path) -> None:
+    """Create the folder ``path`` for this user alone (0700), unless it exists (then left as it is)."""
+    try:
+        path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        return
+    path.chmod(0o700)  # mkdir's mode passes through the umask
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty, for this user alone (0600), unless it exists (then left as it is)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.fchmod(fd, 0o600)
+    os.close(fd)
+
+
 def _database_uri(database_url: str) -> str:
-    """The SQLAlchemy URL; a SQLite file's folder is created (SQLite would only say "unable to open")."""
+    """The SQLAlchemy URL. A SQLite file's folder is created (SQLite would only say "unable to
+    open"), and the file itself for this user alone: SQLite gives its -wal and -shm files the
+    database file's mode."""
     try:
         url = make_url(database_url)
     except ArgumentError as error:
         raise ConfigurationError(f"DATABASE_URL is not a valid SQLAlchemy URL: {error}") from None
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        database = Path(url.database).expanduser().resolve()
+        private_folder(database.parent)
+        private_file(database)
     return url.render_as_string(hide_password=False)
 
 
