@@ -4,7 +4,7 @@ another site that person visits must not pay, expire, fault or reset anything.
 Every form of the sandbox's pages carries a token that is also in a cookie only the sandbox's own
 pages send back (``SameSite=Strict``; the double-submit pattern, so it holds across worker
 processes without a shared secret). A request a browser says another site started is refused
-whatever it carries (``Sec-Fetch-Site``, ``Origin``). A script sends neither header, and JSON
+whatever it carries (``Sec-Fetch-Site``; ``Origin`` where a browser sends no ``Sec-Fetch-Site``). A script sends neither header, and JSON
 (which no other site's page can send without the sandbox's consent) or no body at all: it passes.
 The ExamplePay sandbox has its own copy: the two emulate unrelated gateways and share no code.
 """
@@ -55,10 +55,11 @@ class FormGuard:
     def refusal(self) -> str | None:
         """Why this request may not use the controls, or None if it may."""
         site = request.headers.get("Sec-Fetch-Site")
-        if site is not None and site not in ("same-origin", "none"):
-            return f"refused: the browser says another site's page sent this ({site})"
         origin = request.headers.get("Origin")
-        if origin is not None and urlsplit(origin).netloc != request.host:
+        if site is not None:  # a browser's own word, which no page can change (the Origin a proxy may)
+            if site not in ("same-origin", "none"):
+                return f"refused: the browser says another site's page sent this ({site})"
+        elif origin is not None and urlsplit(origin).netloc != request.host:
             return f"refused: sent from another site's page ({origin[:100]})"
         if request.is_json or (not request.mimetype and not request.content_length):
             return None

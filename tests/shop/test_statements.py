@@ -13,11 +13,24 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from examplepay import readings
+from examplepay.notifications import sign_notification
+from shop.extensions import db
 from shop.gateways import payment_pages
+from shop.models import Notification
 from sparkpay import signing
 
 from .conftest import Shop, deliver, sealed, start_shop, statement, text_of
 from .test_doctor import APP_ID, MERCHANT_NO, sparkpay_gateway
+
+EXAMPLEPAY_ORDER = {
+    "description": "Masala chai, 250 g",
+    "amount": "499.00",
+    "currency": "INR",
+    "payer_name": "Asha Rao",
+    "payer_email": "asha@example.com",
+    "payer_phone": "9000000000",
+}
 
 
 def outcomes(shop: Shop, request_no: str) -> list[str]:
@@ -105,6 +118,33 @@ def test_a_pro_statement_must_name_its_price_and_currency(
     del data["total_amount"], data["merchant_order_currency"], data[left_out]
     deliver(shop, sealed(shop, data, merchant_key, platform_key))
     flagged(shop, manager, request_no, reason)
+
+
+def test_a_signed_examplepay_payment_without_amount_and_currency_marks_nothing_paid(
+    shop: Shop, manager: requests.Session
+) -> None:
+    """ExamplePay's SDK reads a payment without them as unreadable (both are required in its docs):
+    refused, recorded with the reason, and the order left as it was."""
+    request_no = shop.create_order(manager, edition="examplepay", **EXAMPLEPAY_ORDER)
+    order = shop.order(request_no)
+    data = {"paymentNo": order.payment_order_no, "merchantTradeNo": request_no, "status": readings.PAID}
+    body, authorization = sign_notification(
+        {"event": readings.PAYMENT_EVENT, "data": data},
+        app_id=shop.app.config["EXAMPLEPAY_APP_ID"],
+        app_secret=shop.app.config["EXAMPLEPAY_APP_SECRET"],
+        notify_url=f"{shop.url}/webhooks/examplepay",
+        signed_url_form=shop.app.config["EXAMPLEPAY_SIGNED_URL_FORM"],
+    )
+    response = requests.post(
+        f"{shop.url}/webhooks/examplepay",
+        data=body,
+        headers={"Content-Type": "application/json", "Authorization": authorization},
+    )
+    assert response.status_code == 401
+    assert shop.order(request_no).status == "UNPAID"
+    with shop.app.app_context():
+        (record,) = db.session.scalars(db.select(Notification)).all()
+        assert (record.verified, record.outcome) == (False, "rejected") and "amount" in str(record.error)
 
 
 # --- the payment link -------------------------------------------------------------------------------
