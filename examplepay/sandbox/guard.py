@@ -4,8 +4,9 @@ another site that person visits must not pay, expire, fault or reset anything.
 Every form of the sandbox's pages carries a token that is also in a cookie only the sandbox's own
 pages send back (``SameSite=Strict``; the double-submit pattern, so it holds across worker
 processes without a shared secret). A request a browser says another site started is refused
-whatever it carries (``Sec-Fetch-Site``; ``Origin`` where a browser sends no ``Sec-Fetch-Site``). A script sends neither header, and JSON
-(which no other site's page can send without the sandbox's consent) or no body at all: it passes.
+whatever it carries (``Sec-Fetch-Site``; ``Origin`` from a browser that sends no
+``Sec-Fetch-Site``). A script sends neither header, and JSON (which no other site's page can send
+without the sandbox's consent) or no body at all: it passes.
 The SparkPay sandbox has its own copy: the two emulate unrelated gateways and share no code.
 """
 

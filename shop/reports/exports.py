@@ -22,8 +22,8 @@ from ..plain_text import shown
 BATCH = 1000
 #: A spreadsheet runs a cell that starts with one of =, +, -, @, tab or carriage return as a
 #: formula, and one that reads the file with another separator (or ignores the quotes) may start a
-#: cell after a comma, a semicolon or a quote inside the text (``x;=4+4``): such text is led by
-#: ``'``, which makes it text.
+#: cell after a comma, a semicolon or a quote inside the text (``x;=4+4``, ``x, -1``): such text
+#: is led by ``'``, which makes it text.
 _FORMULA = re.compile(r"^[=+\-@\t\r]|[,;\"'] *[=+\-@\t\r]")
 
 
