@@ -14,6 +14,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -122,6 +123,15 @@ def _gateway_url(value: Any) -> str:
     return text
 
 
+def _host_names(value: Any) -> tuple[str, ...]:
+    """``pay.example.com,cashier.example.com`` (or a list from instance/config.py): bare host names."""
+    names = value if isinstance(value, tuple | list) else str(value).split(",")
+    hosts = tuple(str(name).strip().lower() for name in names if str(name).strip())
+    if any(not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", h) for h in hosts):
+        raise ValueError
+    return hosts
+
+
 def _rate_limit(value: Any) -> str:
     parse_many(str(value))  # raises ValueError for what Flask-Limiter could not read
     return str(value)
@@ -162,6 +172,7 @@ class Setting:
 _URL = "an http:// or https:// URL such as https://shop.example.com"
 _GATEWAY_URL = "an https:// URL (plain http:// only to a loopback host: 127.0.0.0/8, ::1, localhost)"
 _SECONDS = "a whole number of seconds, 0 or more"
+_HOSTS = "host names separated by commas, such as pay.example.com,cashier.example.com (no scheme, port or path)"
 _READINGS = "readings and alternatives such as A5=success-only,A22=idempotent (the sandbox's page lists them)"
 _EXAMPLEPAY_READINGS = (
     "readings and alternatives such as A13=http-400,A8=idempotent (the ExamplePay sandbox's page lists them)"
@@ -195,6 +206,9 @@ SETTINGS: dict[str, Setting] = {
     "DEMO_MODE": Setting(None, _switch, "1 or 0 (also true/false, yes/no, on/off)"),
     # Staff are warned when orders await payment and no notification arrived for this long (0 = off).
     "WEBHOOK_SILENCE_MINUTES": Setting(60, _integer(0), "a whole number of minutes, 0 or more"),
+    # Hosts besides the base URL's where the gateway's payment page may be (https only).
+    "SPARKPAY_PAYMENT_HOSTS": Setting((), _host_names, _HOSTS),
+    "EXAMPLEPAY_PAYMENT_HOSTS": Setting((), _host_names, _HOSTS),
     # Which URL form ExamplePay signs (examplepay/readings.py, A2).
     "EXAMPLEPAY_SIGNED_URL_FORM": Setting("absolute", _one_of("absolute", "path"), "absolute or path"),
     # How the embedded SparkPay sandbox reads its docs where they are silent (sparkpay/readings.py).
@@ -253,7 +267,7 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         app.config["PUBLIC_BASE_URL"] = f"http://{_reachable_host(os.environ.get('HOST', '127.0.0.1'))}:{listen_port()}"
 
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    private_folder(instance)
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = signing.secret_file(
@@ -276,14 +290,37 @@ def load(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         app.config["DEMO_MODE"] = bool(app.config["SANDBOX_MODE"] and app.config["SANDBOX_ENABLED"])
 
 
+def private_folder(path: Path) -> None:
+    """Create the folder ``path`` for this user alone (0700), unless it exists (then left as it is)."""
+    try:
+        path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        return
+    path.chmod(0o700)  # mkdir's mode passes through the umask
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty, for this user alone (0600), unless it exists (then left as it is)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.fchmod(fd, 0o600)
+    os.close(fd)
+
+
 def _database_uri(database_url: str) -> str:
-    """The SQLAlchemy URL; a SQLite file's folder is created (SQLite would only say "unable to open")."""
+    """The SQLAlchemy URL. A SQLite file's folder is created (SQLite would only say "unable to
+    open"), and the file itself for this user alone: SQLite gives its -wal and -shm files the
+    database file's mode."""
     try:
         url = make_url(database_url)
     except ArgumentError as error:
         raise ConfigurationError(f"DATABASE_URL is not a valid SQLAlchemy URL: {error}") from None
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        database = Path(url.database).expanduser().resolve()
+        private_folder(database.parent)
+        private_file(database)
     return url.render_as_string(hide_password=False)
 
 

@@ -11,6 +11,8 @@ from flask_babel import gettext
 from markupsafe import Markup, escape
 from sqlalchemy import types
 
+from .plain_text import shown
+
 
 @dataclass(frozen=True)
 class _Part:
@@ -85,11 +87,18 @@ def verbatim(text: str | None) -> Note:
     return Note((_Part(text or "", verbatim=True),))
 
 
+def _shown(value: Any) -> Any:
+    """A note's value with its control and direction characters written out (``Literal`` stays one)."""
+    if isinstance(value, Literal):
+        return Literal(shown(value))
+    return shown(value) if isinstance(value, str) else value
+
+
 def _render(part: _Part, *, html: bool) -> str:
     if part.verbatim:
-        return Markup('<span lang="en">%s</span>') % part.text if html else part.text
+        return Markup('<span lang="en">%s</span>') % shown(part.text) if html else shown(part.text)
     values = {
-        name: (value.__html__() if html else str(value)) if isinstance(value, Note) else value
+        name: (value.__html__() if html else str(value)) if isinstance(value, Note) else _shown(value)
         for name, value in part.values
     }
     translated: str = gettext(part.text)

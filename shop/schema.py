@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,7 +43,7 @@ def _one_at_a_time() -> Iterator[None]:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_LOCK})
                 connection.commit()
     elif url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        with open(f"{url.database}.migrating", "a") as lock:
+        with os.fdopen(os.open(f"{url.database}.migrating", os.O_WRONLY | os.O_CREAT, 0o600), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
     else:

@@ -18,6 +18,7 @@ from sparkpay.networks import network_label, parse_receive_network
 
 from .extensions import htmx
 from .models import OrderEvent
+from .plain_text import shown_value
 from .vocabulary import DELIVERY_OUTCOMES, SOURCE_LABELS, STATUS_LABELS, Source
 
 #: What an amount shows while hidden for screen sharing.
@@ -113,6 +114,8 @@ def public_url(endpoint: str, **values: Any) -> str:
 
 
 def init_app(app: Flask) -> None:
+    # Every {{ value }} with its control and direction characters written out (shop/plain_text.py).
+    app.jinja_env.finalize = shown_value
     for function in (
         money,
         utc,

@@ -567,6 +567,12 @@ class PaymentOrder:
         return self.pricing_currency if self.is_pro else self.merchant_order_currency
 
     @property
+    def names_no_currency_key(self) -> bool:
+        """A normal-edition answer with no currency key at all, as reading A26 "omitted" allows;
+        unlike one that has the key but no value, which left the currency out."""
+        return not self.is_pro and not any(key in self.raw for key in protocol.NORMAL_QUERY_CURRENCY_KEYS)
+
+    @property
     def is_final(self) -> bool:
         return self.pay_status in protocol.FINAL_PAY_STATUSES
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 import time
@@ -52,6 +53,14 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "c
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def sandbox_token(page: str) -> str:
+    """The token a sandbox page's forms carry (the session that fetched the page holds its cookie,
+    the other half)."""
+    match = re.search(r'name="sandbox_token" value="([^"]+)"', page)
+    assert match, "no form token on the sandbox's page"
+    return match.group(1)
 
 
 #: A PostgreSQL server to run the suite on (``.ci/run`` sets it for its second pass), as a URL

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -110,6 +111,8 @@ class Gateway:
         #: Every reading's alternative (ValueError here for an unknown one, not at the first call).
         self.readings = readings.choose(settings.readings)
         Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
+        # For this user alone; SQLite gives the -wal and -shm files the database file's mode.
+        os.close(os.open(settings.db_path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._lock = threading.RLock()
         self._db = sqlite3.connect(settings.db_path, check_same_thread=False, isolation_level=None, timeout=10)
         self._db.row_factory = sqlite3.Row

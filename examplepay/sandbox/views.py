@@ -16,7 +16,14 @@ from .. import readings
 from ..errors import SignatureVerificationError
 from ..signing import DOCUMENTED_NONCE, MALFORMED, authorize, signed_url, verify
 from .engine import Gateway, Refusal
+from .guard import FIELD, FormGuard
 
+#: The endpoints that change a payment or a switch on a person's or a script's word, not a
+#: signed API call: refused to a browser request another site's page started (``guard``).
+OWNER_ONLY = frozenset(
+    f"examplepay_sandbox.{name}"
+    for name in ("page_action", "control_finish", "control_notifications", "control_faults")
+)
 #: The methods the catch-all route takes, to answer them in the envelope.
 _ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -41,6 +48,22 @@ def create_blueprint(gateway: Gateway) -> GatewayBlueprint:
     bp = GatewayBlueprint("examplepay_sandbox", __name__, template_folder="templates", static_folder="static")
     bp.gateway = gateway
     settings = gateway.settings
+    guard = FormGuard("examplepay_sandbox_token", "examplepay_sandbox.home")
+    bp.after_request(guard.keep)
+
+    @bp.context_processor
+    def _form_token() -> dict[str, Any]:
+        return {"token_field": FIELD, "sandbox_form_token": guard.token}
+
+    @bp.before_request
+    def _owner_only() -> Response | None:
+        """The payment page's buttons and the control surface: only the owner's (``guard``)."""
+        if request.method != "POST" or request.endpoint not in OWNER_ONLY:
+            return None
+        reason = guard.refusal()
+        if reason is None:
+            return None
+        return Response(json.dumps({"error": reason}), status=403, mimetype="application/json")
 
     def answer(code: str, data: Any, message: str | None, http_status: int) -> Response:
         """The envelope of §3, signed for the request's method and URL (reading A3)."""

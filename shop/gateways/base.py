@@ -27,11 +27,13 @@ class Headers(Protocol):
 class Statement:
     """What a gateway says about one order, in the shop's words.
 
-    ``status`` is None for a status the shop does not track. ``amount``, ``currency``,
-    ``edition`` and ``paid_amount`` are checked against the stored order where given;
-    ``problem`` is what the adapter itself found wrong (another merchant's statement, say).
-    ``details`` are the order's columns to set when the status changes (payment number, times,
-    on-chain details).
+    ``status`` is None for a status the shop does not track. ``amount`` and ``currency`` must be
+    given and equal the stored order's (a statement without them is not applied), except that
+    ``currency_implied`` lets a statement name no currency where the gateway's reading of its
+    docs says it names none (it is then the one the order was created with); ``edition`` and
+    ``paid_amount`` are checked where given. ``problem`` is what the adapter itself found wrong
+    (another merchant's statement, or one naming no merchant). ``details`` are the order's
+    columns to set when the status changes (payment number, times, on-chain details).
     """
 
     request_no: str
@@ -42,6 +44,7 @@ class Statement:
     paid_amount: Decimal | None = None
     problem: Note | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    currency_implied: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,13 @@ class Delivery:
 
 @dataclass(frozen=True)
 class CreateAnswer:
-    """The gateway holds the order: where the shopper pays, and its own number for it."""
+    """The gateway holds the order: where the shopper pays, and its own number for it.
+    ``link_problem`` says why ``payment_url`` must not be shown to the shopper
+    (``payment_pages.problem``), if it must not."""
 
     payment_url: str
     payment_no: str | None
+    link_problem: Note | None = None
 
 
 class Refusal(StrEnum):

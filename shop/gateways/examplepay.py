@@ -38,7 +38,7 @@ from examplepay.models import format_amount
 from ..models import Order, Refund
 from ..notes import Literal, Note, note, verbatim
 from ..vocabulary import Status
-from . import checks, sandboxes
+from . import checks, payment_pages, sandboxes
 from .base import (
     Check,
     CreateAnswer,
@@ -231,7 +231,14 @@ class ExamplePayGateway:
     def send_create(self, order: Order) -> CreateAnswer:
         with _answered(unsigned_refusals=True):
             created = _client().create_payment(self._request_of(order))
-        return CreateAnswer(created.action_url, created.payment_no)
+        config = current_app.config
+        link_problem = payment_pages.problem(
+            created.action_url,
+            config["EXAMPLEPAY_BASE_URL"],
+            also_hosts=config["EXAMPLEPAY_PAYMENT_HOSTS"],
+            sandboxed=self.sandboxed(),
+        )
+        return CreateAnswer(created.action_url, created.payment_no, link_problem)
 
     # --- what ExamplePay says ----------------------------------------------------------------
 

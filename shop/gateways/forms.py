@@ -6,15 +6,16 @@ from __future__ import annotations
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3 has it, types-WTForms 3.2 not yet
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..plain_text import PlainTextForm
+
 __all__ = ["CreationForm", "SelectChoice"]
 
 
-class CreationForm(FlaskForm):
+class CreationForm(PlainTextForm):
     edition = HiddenField()
     form_token = HiddenField()
     amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=40)])

@@ -59,7 +59,7 @@ from sparkpay.protocol import DUPLICATE_REQUEST_NO_CODE, STATUS_CLOSED, STATUS_C
 from ..models import Order, Refund
 from ..notes import Literal, note, verbatim
 from ..vocabulary import Status
-from . import checks, sandboxes
+from . import checks, payment_pages, sandboxes
 from .base import (
     Check,
     CreateAnswer,
@@ -391,7 +391,14 @@ class SparkPayGateway:
             raise _refused(error, Refusal.ALREADY_EXISTS if taken else None) from None
         except SparkPayError as error:  # an answer that cannot be read (no cashier_url, malformed)
             raise GatewayUnreachable(error.message) from None
-        return CreateAnswer(result.cashier_url, result.payment_order_no)
+        config = current_app.config
+        link_problem = payment_pages.problem(
+            result.cashier_url,
+            config["SPARKPAY_BASE_URL"],
+            also_hosts=config["SPARKPAY_PAYMENT_HOSTS"],
+            sandboxed=self.sandboxed(),
+        )
+        return CreateAnswer(result.cashier_url, result.payment_order_no, link_problem)
 
     # --- what SparkPay says ------------------------------------------------------------------
 
@@ -691,7 +698,9 @@ def statement_of(info: PaymentOrder) -> Statement:
     """What a SparkPay order (a query's answer, a notification's) says, in the shop's words."""
     config = current_app.config
     problem = None
-    if info.merchant_customer_no and info.merchant_customer_no != config["SPARKPAY_MERCHANT_NO"]:
+    if not info.merchant_customer_no:
+        problem = note("it leaves out the merchant")
+    elif info.merchant_customer_no != config["SPARKPAY_MERCHANT_NO"]:
         problem = note("merchant %(merchant)s is not this shop's", merchant=info.merchant_customer_no)
     elif info.app_id and info.app_id != config["SPARKPAY_APP_ID"]:
         problem = note("app id %(app_id)s is not this shop's", app_id=info.app_id)
@@ -722,4 +731,7 @@ def statement_of(info: PaymentOrder) -> Statement:
         paid_amount=info.real_pay_amount,
         problem=problem,
         details={k: v for k, v in details.items() if v not in (None, "")},
+        # Reading A26 "omitted": the normal edition's answer may have no currency key; its amount
+        # and edition still must fit, and the order is in the currency the shop created it with.
+        currency_implied=info.names_no_currency_key,
     )

@@ -29,7 +29,7 @@ from ..gateways.base import (
     Refusal,
 )
 from ..models import Notification, Order, OrderEvent, now_utc
-from ..notes import NO_NOTE, Note, note, verbatim
+from ..notes import NO_NOTE, Literal, Note, note, verbatim
 from ..vocabulary import OPEN_STATUSES, Outcome, Source, Status
 from . import refunds
 from .state import CREATION_GRACE, apply_statement, apply_status, get_order, locked
@@ -53,6 +53,8 @@ class CreateResult:
     existing: bool = False
     #: A refusal whose answer was not signed: shown to staff, not applied (the order stays CREATING).
     unverified: GatewayRefused | None = None
+    #: Why the payment link the gateway gave is not shown to the shopper, if it is not.
+    refused_link: Note | None = None
 
 
 def create_order(gateway: Gateway, form: Any, staff_email: str | None) -> CreateResult:
@@ -117,13 +119,31 @@ def send_create(order: Order, *, source: Source) -> CreateResult:
             return CreateResult(order, unknown=_still_creating(order))
         return _create_refused(order, source, refusal)
     log.info("order %s: create sent to %s (%s), accepted", order.request_no, gateway.name, source)
+    detail = note("Gateway accepted the order.")
     with write_transaction():
         order = locked(order.id)
-        order.cashier_url = answer.payment_url
+        if answer.link_problem is None:
+            order.cashier_url = answer.payment_url
+        else:
+            log.warning(
+                "order %s: %s's payment link not shown to the shopper: %s",
+                order.request_no,
+                gateway.name,
+                answer.link_problem,
+            )
+            refused = note(
+                "Its payment link %(url)s is not shown to the shopper: %(problem)s.",
+                url=Literal(answer.payment_url[:200]),
+                problem=answer.link_problem,
+            )
+            order.needs_attention = refused + note(
+                "Check the gateway's settings, then create a new order for the shopper."
+            )
+            detail = detail + refused
         order.payment_order_no = answer.payment_no or order.payment_order_no
         order.last_error = order.last_error_code = None
-        apply_status(order, Status.UNPAID, source=source, detail=note("Gateway accepted the order."))
-    return CreateResult(order)
+        apply_status(order, Status.UNPAID, source=source, detail=detail)
+    return CreateResult(order, refused_link=answer.link_problem)
 
 
 def _create_unanswered(order: Order, source: Source, reason: str) -> CreateResult:

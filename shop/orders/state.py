@@ -99,19 +99,24 @@ def _plain(amount: Decimal) -> str:
 
 
 def mismatch(order: Order, statement: Statement) -> Note | None:
-    """Why a verified statement does not fit the stored order, or None if it does."""
+    """Why a verified statement does not fit the stored order, or None if it does. A statement
+    that leaves out the amount or the currency does not fit (``Statement.currency_implied``)."""
     if statement.problem is not None:
         return statement.problem
     if statement.request_no.upper() != order.request_no.upper():
         return note("it is about payment %(number)s", number=statement.request_no)
     if statement.edition is not None and statement.edition != order.edition:
         return note("edition differs from the stored order")
-    if statement.amount is not None and statement.amount != order.amount:
+    if statement.amount is None:
+        return note("it leaves out the amount")
+    if statement.amount != order.amount:
         return note(
             "amount %(amount)s differs from the stored %(stored)s",
             amount=_plain(statement.amount),
             stored=_plain(order.amount),
         )
+    if not statement.currency and not statement.currency_implied:
+        return note("it leaves out the currency")
     if statement.currency and statement.currency != order.currency:
         return note(
             "currency %(currency)s differs from the stored %(stored)s",

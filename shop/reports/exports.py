@@ -1,9 +1,11 @@
-"""The order list as CSV for spreadsheets: streamed, exact decimals, ISO 8601 UTC times."""
+"""The order list as CSV for spreadsheets: streamed, exact decimals, ISO 8601 UTC times, every
+field quoted and no text a spreadsheet would run as a formula (OWASP's CSV injection guidance)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -14,11 +16,15 @@ from sparkpay.networks import network_label
 
 from ..extensions import db
 from ..models import Order
+from ..plain_text import shown
 
 #: Rows fetched from the database per batch; memory stays flat however many orders match.
 BATCH = 1000
-#: A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A spreadsheet runs a cell that starts with one of =, +, -, @, tab or carriage return as a
+#: formula, and one that reads the file with another separator (or ignores the quotes) may start a
+#: cell after a comma, a semicolon or a quote inside the text (``x;=4+4``, ``x, -1``): such text
+#: is led by ``'``, which makes it text.
+_FORMULA = re.compile(r"^[=+\-@\t\r]|[,;\"'] *[=+\-@\t\r]")
 
 
 def _amount(value: Decimal | None) -> str:
@@ -30,8 +36,9 @@ def _time(value: datetime | None) -> str:
 
 
 def _text(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    """Free text: control and direction characters written out, formulas defused."""
+    text = shown("" if value is None else str(value))
+    return "'" + text if _FORMULA.search(text) else text
 
 
 #: (heading, cell) per column, in order.
@@ -59,7 +66,7 @@ COLUMNS: tuple[tuple[str, Callable[[Order], str]], ...] = (
 def orders_csv(statement: Select[Order]) -> Iterator[str]:
     """The heading line, then one line per order of ``statement``, fetched ``BATCH`` at a time."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
 
     def flush() -> str:
         text = buffer.getvalue()

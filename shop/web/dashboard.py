@@ -254,6 +254,15 @@ def order_new() -> ResponseReturnValue:
                         ),
                         "error",
                     )
+                elif result.refused_link is not None:
+                    flash(
+                        gettext(
+                            "The gateway holds this order, but its payment link is not shown to the shopper: "
+                            "%(problem)s. See the order's warning.",
+                            problem=str(result.refused_link),
+                        ),
+                        "error",
+                    )
                 elif not result.order.cashier_url:
                     flash(
                         gettext(

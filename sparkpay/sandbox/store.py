@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -70,6 +71,8 @@ class Store:
 
     def __init__(self, path: str, *, fold_case: bool = True) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # For this user alone; SQLite gives the -wal and -shm files the database file's mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self.fold_case = fold_case
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)

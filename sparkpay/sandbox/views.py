@@ -18,6 +18,7 @@ from ..errors import ERROR_CODES, SignatureVerificationError
 from ..signing import SignedHeaders, sign_message, verify_message
 from . import rules
 from .core import COUNTED_FAULTS, Sandbox
+from .guard import FIELD, FormGuard
 from .rules import Refusal
 from .store import StoredOrder
 
@@ -50,6 +51,13 @@ FIXED_READINGS = (
 )
 
 
+#: The endpoints that pay, expire, notify, fault or reset on a person's or a script's word, not
+#: a signed API call: refused to a browser request another site's page started (``guard``).
+OWNER_ONLY = frozenset(
+    f"sandbox.{name}"
+    for name in ("cashier_pay", "control_pay", "control_expire", "control_notify", "control_faults", "control_reset")
+)
+
 P = ParamSpec("P")
 
 
@@ -71,11 +79,26 @@ def create_blueprint(sandbox: Sandbox) -> SandboxBlueprint:
     )
     settings = sandbox.settings
     bp.sandbox = sandbox
+    guard = FormGuard("sparkpay_sandbox_token", "sandbox.home")
 
     @bp.after_request
     def _own_policy(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        return response
+        return guard.keep(response)
+
+    @bp.context_processor
+    def _form_token() -> dict[str, Any]:
+        return {"token_field": FIELD, "sandbox_form_token": guard.token}
+
+    @bp.before_request
+    def _owner_only() -> Response | None:
+        """The cashier's pay button and the control surface: only the owner's (``guard``)."""
+        if request.method != "POST" or request.endpoint not in OWNER_ONLY:
+            return None
+        reason = guard.refusal()
+        if reason is None:
+            return None
+        return Response(json.dumps({"error": reason}), status=403, mimetype="application/json")
 
     # --- API -------------------------------------------------------------------------------------
 
@@ -285,7 +308,7 @@ def create_blueprint(sandbox: Sandbox) -> SandboxBlueprint:
             if not isinstance(data, dict):
                 raise ValueError("the body must be a JSON object")
             return data
-        return request.form.to_dict()
+        return {name: value for name, value in request.form.items() if name != FIELD}
 
     def order_view(order: StoredOrder) -> dict[str, Any]:
         return sandbox.statement(order) | {"cashier_url": cashier_url(order)}

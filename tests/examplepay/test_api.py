@@ -24,7 +24,7 @@ from examplepay import (
 )
 from examplepay.errors import ApiError
 from examplepay.signing import authorize, signed_url
-from tests.support import serve, wait_for
+from tests.support import sandbox_token, serve, wait_for
 
 from .conftest import APP_ID, APP_SECRET, Gateway
 
@@ -104,9 +104,11 @@ def test_a_wrong_secret_is_refused_with_401_and_an_unsigned_answer_is_not_truste
 
 def test_the_payer_pays_on_the_hosted_page_and_comes_back_to_return_url(gateway: Gateway) -> None:
     created = gateway.client.create_payment(gateway.payment_request("T4"))
-    page = requests.get(created.action_url)
+    payer = requests.Session()
+    page = payer.get(created.action_url)
     assert page.status_code == 200 and "100.05" in page.text and "Green tea" in page.text
-    back = requests.post(created.action_url, data={"action": "pay"}, allow_redirects=False)
+    form = {"sandbox_token": sandbox_token(page.text)}
+    back = payer.post(created.action_url, data={"action": "pay", **form}, allow_redirects=False)
     assert back.status_code == 303
     target = urlsplit(back.headers["Location"])
     assert (target.netloc, target.path) == ("shop.test", "/return")
@@ -126,7 +128,8 @@ def test_the_payer_pays_on_the_hosted_page_and_comes_back_to_return_url(gateway:
         "PAID",
         created.payment_no,
     )
-    assert requests.post(created.action_url, data={"action": "cancel"}, allow_redirects=False).status_code == 303
+    cancel = payer.post(created.action_url, data={"action": "cancel", **form}, allow_redirects=False)
+    assert cancel.status_code == 303
     assert gateway.client.query_payment(merchant_trade_no="T4").is_paid, "a final payment does not change again"
 
 

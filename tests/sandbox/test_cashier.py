@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from sparkpay import OrderRequest, SparkPayClient, signing
 from sparkpay.sandbox import create_app
-from tests.support import serve, wait_for
+from tests.support import sandbox_token, serve, wait_for
 
 from .conftest import Gateway
 
@@ -68,7 +68,9 @@ def test_cashier_loads_nothing_from_elsewhere_and_has_no_inline_code(gateway: Ga
 def test_paying_on_the_cashier_sends_the_shopper_back_and_notifies(gateway: Gateway) -> None:
     request_no, cashier_url = create(gateway)
     token = cashier_url.rsplit("/", 1)[1]
-    response = requests.post(f"{cashier_url}/pay", data={"offer": "USDT:4"}, allow_redirects=False)
+    shopper = requests.Session()
+    form = {"offer": "USDT:4", "sandbox_token": sandbox_token(shopper.get(cashier_url).text)}
+    response = shopper.post(f"{cashier_url}/pay", data=form, allow_redirects=False)
     assert response.status_code == 303 and response.headers["Location"] == "https://shop.example/return/7"
     order = gateway.client.query_order(request_no)
     assert order.pay_network_info is not None
@@ -80,9 +82,11 @@ def test_paying_on_the_cashier_sends_the_shopper_back_and_notifies(gateway: Gate
 
 def test_an_expired_order_cannot_be_paid(gateway: Gateway) -> None:
     request_no, cashier_url = create(gateway)
+    shopper = requests.Session()
+    form = {"offer": "USDT:2", "sandbox_token": sandbox_token(shopper.get(cashier_url).text)}
     gateway.control("POST", f"/orders/{request_no}/expire")
     assert "This payment is closed" in requests.get(cashier_url).text
-    refused = requests.post(f"{cashier_url}/pay", data={"offer": "USDT:2"}, allow_redirects=False)
+    refused = shopper.post(f"{cashier_url}/pay", data=form, allow_redirects=False)
     assert refused.status_code == 409 and "CLOSED" in refused.text
     assert requests.get(f"{gateway.url}/cashier/not-a-token").status_code == 404
 
@@ -91,10 +95,12 @@ def test_home_page_lists_orders_deliveries_switches_and_readings(gateway: Gatewa
     request_no, _ = create(gateway)
     gateway.control("POST", f"/orders/{request_no}/pay")
     wait_for(gateway.receiver.verified, what="the notification")
-    page = requests.get(f"{gateway.url}/").text
+    owner = requests.Session()
+    page = owner.get(f"{gateway.url}/").text
     for text in (request_no, "COMPLETED", "HTTP 200", "notify drop", "A22", "Readings"):
         assert text in page, text
-    form_post = requests.post(f"{gateway.url}/control/faults", data={"notify_drop": "2"}, allow_redirects=False)
+    form = {"notify_drop": "2", "sandbox_token": sandbox_token(page)}
+    form_post = owner.post(f"{gateway.url}/control/faults", data=form, allow_redirects=False)
     assert form_post.status_code == 303
     assert gateway.control("GET", "/faults").json()["faults"]["notify_drop"] == 2
 

@@ -112,9 +112,10 @@ def sparkpay_gateway(
     merchant_key: RSAPrivateKey,
     platform_key: RSAPrivateKey,
     readings: str = "",
+    public_url: str = "",
 ) -> Iterator[str]:
     """The SparkPay sandbox on a port of its own, knowing ``merchant_key``'s public half and taking
-    ``readings``; its API base URL."""
+    ``readings`` (its cashier links on ``public_url`` if given); its API base URL."""
     app = sparkpay_sandbox(
         {
             "SANDBOX_PLATFORM_PRIVATE_KEY": signing.private_key_pem(platform_key).decode(),
@@ -123,6 +124,7 @@ def sparkpay_gateway(
             "SANDBOX_MERCHANT_NO": MERCHANT_NO,
             "SANDBOX_RETRY_SCALE": 0.01,
             "SANDBOX_READINGS": readings,
+            "SANDBOX_PUBLIC_URL": public_url,
         },
         instance_path=str(folder),
     )

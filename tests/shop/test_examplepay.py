@@ -21,7 +21,7 @@ from flask import Flask, Response
 
 from examplepay import readings
 from examplepay.signing import authorize
-from tests.support import serve, wait_for
+from tests.support import sandbox_token, serve, wait_for
 
 from .conftest import Shop, csrf_token_in, start_shop, text_of
 
@@ -105,8 +105,10 @@ def test_the_shopper_pays_on_the_hosted_page_and_returns_to_a_true_status(
     request_no = create(shop, manager)
     cashier = shop.order(request_no).cashier_url
     assert cashier is not None
-    assert "499.00" in requests.get(cashier).text
-    back = requests.post(cashier, data={"action": "pay"}, allow_redirects=False)
+    shopper = requests.Session()
+    page = shopper.get(cashier).text
+    assert "499.00" in page
+    back = shopper.post(cashier, data={"action": "pay", "sandbox_token": sandbox_token(page)}, allow_redirects=False)
     target = urlsplit(back.headers["Location"])
     assert f"{target.scheme}://{target.netloc}{target.path}" == f"{shop.url}/checkout/return/{request_no}"
     wait_for(
