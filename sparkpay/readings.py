@@ -10,33 +10,9 @@ right under each.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from gatewaykit.readings import Alternative, Reading, Readings
 
-
-@dataclass(frozen=True)
-class Alternative:
-    name: str
-    meaning: str
-
-
-@dataclass(frozen=True)
-class Reading:
-    id: str
-    question: str
-    #: The first is the recommended reading, and the sandbox's default.
-    alternatives: tuple[Alternative, ...]
-
-    @property
-    def default(self) -> str:
-        return self.alternatives[0].name
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(a.name for a in self.alternatives)
-
-
-READINGS: tuple[Reading, ...] = (
+TABLE = Readings(
     Reading(
         "A5",
         "Which of the gateway's answers are signed?",
@@ -114,40 +90,8 @@ READINGS: tuple[Reading, ...] = (
     ),
 )
 
-BY_ID: Mapping[str, Reading] = {reading.id: reading for reading in READINGS}
-
-
-def defaults() -> dict[str, str]:
-    return {reading.id: reading.default for reading in READINGS}
-
-
-def choose(text: str | Mapping[str, str] | None) -> dict[str, str]:
-    """Every reading's alternative: the defaults, changed by ``text`` (``"A5=success-only,A22=idempotent"``
-    or a mapping). Raises ValueError naming an unknown reading or alternative."""
-    chosen = defaults()
-    if not text:
-        return chosen
-    pairs = text.items() if isinstance(text, Mapping) else (part.partition("=")[::2] for part in text.split(","))
-    for key, value in pairs:
-        reading = BY_ID.get(key.strip().upper())
-        if reading is None:
-            raise ValueError(f"unknown reading {key.strip()!r}; known: {', '.join(BY_ID)}")
-        if value.strip() not in reading.names:
-            raise ValueError(f"{reading.id} is one of {', '.join(reading.names)}, not {value.strip()!r}")
-        chosen[reading.id] = value.strip()
-    return chosen
-
-
-def described(chosen: Mapping[str, str]) -> list[dict[str, object]]:
-    """The table with the current choice, as ``GET /sandbox/readings`` serves it."""
-    return [
-        {
-            "id": reading.id,
-            "question": reading.question,
-            "alternatives": list(reading.names),
-            "meanings": {a.name: a.meaning for a in reading.alternatives},
-            "default": reading.default,
-            "current": chosen[reading.id],
-        }
-        for reading in READINGS
-    ]
+READINGS = TABLE.readings
+BY_ID = TABLE.by_id
+defaults = TABLE.defaults
+choose = TABLE.choose
+described = TABLE.described

@@ -12,11 +12,12 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from gatewaykit.sandbox_guard import FIELD, FormGuard
+
 from .. import readings
 from ..errors import SignatureVerificationError
 from ..signing import DOCUMENTED_NONCE, MALFORMED, authorize, signed_url, verify
 from .engine import Gateway, Refusal
-from .guard import FIELD, FormGuard
 
 #: The endpoints that change a payment or a switch on a person's or a script's word, not a
 #: signed API call: refused to a browser request another site's page started (``guard``).

@@ -13,12 +13,13 @@ import segno
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from gatewaykit.sandbox_guard import FIELD, FormGuard
+
 from .. import networks, protocol, readings
 from ..errors import ERROR_CODES, SignatureVerificationError
 from ..signing import SignedHeaders, sign_message, verify_message
 from . import rules
 from .core import COUNTED_FAULTS, Sandbox
-from .guard import FIELD, FormGuard
 from .rules import Refusal
 from .store import StoredOrder
 

@@ -90,6 +90,18 @@ def test_the_order_service_sees_no_sdk_and_no_request() -> None:
             assert "flask.request" not in imported, f"{name} reads the request"
 
 
+def test_the_sdks_stand_alone() -> None:
+    """Each SDK imports neither the shop nor the other SDK; what they share (``gatewaykit``)
+    imports none of them, and only a sandbox's guard imports Flask."""
+    for package in (*SDKS, "gatewaykit"):
+        for path in (ROOT / package).rglob("*.py"):
+            roots = {name.split(".")[0] for name in imports_of(path)}
+            others = {"shop", *SDKS} - {package}
+            assert not roots & others, f"{path.relative_to(ROOT)} imports {sorted(roots & others)}"
+            if "sandbox" not in path.parts and path.name != "sandbox_guard.py":
+                assert "flask" not in roots, f"{path.relative_to(ROOT)} imports Flask"
+
+
 def test_no_gateway_is_named_outside_its_adapter() -> None:
     names = "|".join(REGISTRY)
     compared = re.compile(rf"""(==|!=|\bin\b)\s*\(?\s*["']({names})["']|["']({names})["']\s*(==|!=)""")

@@ -1,4 +1,4 @@
-"""The sandbox's controls are for its owner: the person at its own pages, or a script. A page of
+"""A sandbox's controls are for its owner: the person at its own pages, or a script. A page of
 another site that person visits must not pay, expire, fault or reset anything.
 
 Every form of the sandbox's pages carries a token that is also in a cookie only the sandbox's own
@@ -7,7 +7,7 @@ processes without a shared secret). A request a browser says another site starte
 whatever it carries (``Sec-Fetch-Site``; ``Origin`` from a browser that sends no
 ``Sec-Fetch-Site``). A script sends neither header, and JSON (which no other site's page can send
 without the sandbox's consent) or no body at all: it passes.
-The SparkPay sandbox has its own copy: the two emulate unrelated gateways and share no code.
+Both sandboxes use it, each with its own cookie name.
 """
 
 from __future__ import annotations
