@@ -13,11 +13,14 @@ Both sandboxes use it, each with its own cookie name.
 from __future__ import annotations
 
 import hmac
+import json
 import re
 import secrets
+from collections.abc import Collection
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, g, request, url_for
+from flask import Blueprint, Response, g, request, url_for
 
 #: The hidden field of each form.
 FIELD = "sandbox_token"
@@ -30,6 +33,25 @@ class FormGuard:
 
     def __init__(self, cookie: str, home_endpoint: str) -> None:
         self.cookie, self.home_endpoint = cookie, home_endpoint
+
+    def protect(self, bp: Blueprint, owner_only: Collection[str]) -> None:
+        """Guard the POSTs to the ``owner_only`` endpoints of ``bp``, and give its templates the
+        token (``token_field``, ``sandbox_form_token()``). Call before ``bp``'s own
+        ``after_request`` hooks are registered, so that the cookie is set on every answer."""
+        bp.after_request(self.keep)
+
+        @bp.context_processor
+        def _form_token() -> dict[str, Any]:
+            return {"token_field": FIELD, "sandbox_form_token": self.token}
+
+        @bp.before_request
+        def _owner_only() -> Response | None:
+            if request.method != "POST" or request.endpoint not in owner_only:
+                return None
+            reason = self.refusal()
+            if reason is None:
+                return None
+            return Response(json.dumps({"error": reason}), status=403, mimetype="application/json")
 
     def token(self) -> str:
         """This browser's token: its cookie's, or a new one that the response sets (``keep``)."""

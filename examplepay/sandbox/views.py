@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from gatewaykit.sandbox_guard import FIELD, FormGuard
+from gatewaykit.sandbox_guard import FormGuard
 
 from .. import readings
 from ..errors import SignatureVerificationError
@@ -49,22 +49,7 @@ def create_blueprint(gateway: Gateway) -> GatewayBlueprint:
     bp = GatewayBlueprint("examplepay_sandbox", __name__, template_folder="templates", static_folder="static")
     bp.gateway = gateway
     settings = gateway.settings
-    guard = FormGuard("examplepay_sandbox_token", "examplepay_sandbox.home")
-    bp.after_request(guard.keep)
-
-    @bp.context_processor
-    def _form_token() -> dict[str, Any]:
-        return {"token_field": FIELD, "sandbox_form_token": guard.token}
-
-    @bp.before_request
-    def _owner_only() -> Response | None:
-        """The payment page's buttons and the control surface: only the owner's (``guard``)."""
-        if request.method != "POST" or request.endpoint not in OWNER_ONLY:
-            return None
-        reason = guard.refusal()
-        if reason is None:
-            return None
-        return Response(json.dumps({"error": reason}), status=403, mimetype="application/json")
+    FormGuard("examplepay_sandbox_token", "examplepay_sandbox.home").protect(bp, OWNER_ONLY)
 
     def answer(code: str, data: Any, message: str | None, http_status: int) -> Response:
         """The envelope of §3, signed for the request's method and URL (reading A3)."""

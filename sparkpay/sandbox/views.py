@@ -80,26 +80,12 @@ def create_blueprint(sandbox: Sandbox) -> SandboxBlueprint:
     )
     settings = sandbox.settings
     bp.sandbox = sandbox
-    guard = FormGuard("sparkpay_sandbox_token", "sandbox.home")
+    FormGuard("sparkpay_sandbox_token", "sandbox.home").protect(bp, OWNER_ONLY)
 
     @bp.after_request
     def _own_policy(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        return guard.keep(response)
-
-    @bp.context_processor
-    def _form_token() -> dict[str, Any]:
-        return {"token_field": FIELD, "sandbox_form_token": guard.token}
-
-    @bp.before_request
-    def _owner_only() -> Response | None:
-        """The cashier's pay button and the control surface: only the owner's (``guard``)."""
-        if request.method != "POST" or request.endpoint not in OWNER_ONLY:
-            return None
-        reason = guard.refusal()
-        if reason is None:
-            return None
-        return Response(json.dumps({"error": reason}), status=403, mimetype="application/json")
+        return response
 
     # --- API -------------------------------------------------------------------------------------
 
