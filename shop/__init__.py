@@ -129,7 +129,8 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _start_reconciler_on_first_request(app: Flask) -> None:
-    """Run ``orders.service.reconcile`` every RECONCILE_INTERVAL_SECONDS in a background thread.
+    """Run ``orders.service.reconcile``, then ``intake.prune``, every RECONCILE_INTERVAL_SECONDS
+    in a background thread.
 
     Started by the first request (so CLI commands and imports start no thread); 0 turns it off.
     """
@@ -139,20 +140,24 @@ def _start_reconciler_on_first_request(app: Flask) -> None:
     started = threading.Event()
 
     def loop() -> None:
-        from . import leases
+        from . import intake, leases
         from .orders import service
 
         while True:
             time.sleep(interval)
-            try:
-                with app.app_context():
-                    # One instance reconciles while its lease lasts; the others skip their turn
+            with app.app_context():
+                try:
+                    # One instance runs the jobs while its lease lasts; the others skip their turn
                     # and take over only if it stops renewing (two runs would ask twice).
                     if not leases.acquire(service.RECONCILER_LEASE, 2 * interval + 60):
                         continue
                     service.reconcile()  # logs what it did
-            except Exception:
-                log.exception("reconciler run failed")
+                except Exception:
+                    log.exception("reconciler run failed")
+                try:
+                    intake.prune()  # logs what it removed, if anything
+                except Exception:
+                    log.exception("pruning refused deliveries failed")
 
     lock = threading.Lock()
 

@@ -15,7 +15,8 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import event
+from sqlalchemy import Insert, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -83,3 +84,14 @@ def write_transaction() -> Iterator[None]:
             raise
         finally:
             _immediate.reset(token)
+
+
+def upsert(model: type[Base], values: dict[str, Any], key: tuple[str, ...], changes: dict[str, Any]) -> Insert:
+    """INSERT ``values``, or where a row with the same ``key`` columns exists, UPDATE it with
+    ``changes``, in one statement (SQLite and PostgreSQL), so instances racing on one row never fail."""
+    dialect = db.engine.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"no upsert for {dialect}")
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(values)
+    return statement.on_conflict_do_update(index_elements=list(key), set_=changes)

@@ -11,7 +11,7 @@ from typing import Any
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 from flask import Flask, current_app, has_request_context, request, url_for
-from flask_babel import format_datetime, get_locale, gettext
+from flask_babel import format_datetime, get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from sparkpay.networks import network_label, parse_receive_network
@@ -102,6 +102,19 @@ def pretty_json(value: object) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
+def byte_count(value: int) -> str:
+    """A size in bytes, grouped the reader's way ("65,536 bytes")."""
+    return str(ngettext("%(count)s byte", "%(count)s bytes", value, count=format_decimal(value, locale=get_locale())))
+
+
+def byte_size(value: int) -> str:
+    """A size in whole KiB or MiB when it is one ("4 KiB"), else in bytes."""
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if value >= size and value % size == 0:
+            return f"{format_decimal(value // size, locale=get_locale())} {unit}"
+    return byte_count(value)
+
+
 def delivery_outcome(outcome: str) -> str:
     return str(DELIVERY_OUTCOMES.get(outcome, outcome))
 
@@ -124,6 +137,8 @@ def init_app(app: Flask) -> None:
         event_source,
         event_actor,
         role_label,
+        byte_count,
+        byte_size,
     ):
         app.add_template_filter(function)
     app.add_template_filter(network_label_of, "network_label")
