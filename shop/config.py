@@ -202,6 +202,8 @@ SETTINGS: dict[str, Setting] = {
     "REFUSED_DELIVERY_EXCERPT_BYTES": Setting(4096, _integer(0, 65536), "a number of bytes from 0 to 65536"),
     "REFUSED_DELIVERY_RATE_LIMIT": Setting("30 per minute", _one_rate_limit, "one limit such as '30 per minute'"),
     "REFUSED_DELIVERY_RETENTION_DAYS": Setting(30, _integer(1, 3650), "a whole number of days from 1 to 3650"),
+    # /healthz answers 503 when the disk holding the database or the instance folder has less free (0 = no check).
+    "DISK_MIN_FREE_MB": Setting(100, _integer(0), "a whole number of megabytes, 0 or more"),
     # The demo page (story, hide amounts); unset: on exactly when the embedded sandbox runs.
     "DEMO_MODE": Setting(None, _switch, "1 or 0 (also true/false, yes/no, on/off)"),
     # Staff are warned when orders await payment and no notification arrived for this long (0 = off).

@@ -13,9 +13,11 @@ from babel.numbers import format_decimal
 from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import format_datetime, get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from sparkpay.networks import network_label, parse_receive_network
 
+from . import health
 from .extensions import htmx
 from .models import OrderEvent
 from .vocabulary import DELIVERY_OUTCOMES, SOURCE_LABELS, STATUS_LABELS, Source
@@ -147,3 +149,11 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, object]:
         return {"shop_name": app.config["SHOP_NAME"], "is_htmx": bool(htmx)}
+
+    @app.context_processor
+    def _health_banner() -> dict[str, object]:
+        """Staff pages warn while the shop is unwell (not the fragments htmx swaps in)."""
+        if htmx or not current_user.is_authenticated:
+            return {"shop_health": None}
+        now = health.current()
+        return {"shop_health": None if now.ok else now}

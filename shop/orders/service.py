@@ -17,7 +17,7 @@ from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from .. import gateways, intake
+from .. import gateways, health, intake
 from ..extensions import db, write_transaction
 from ..gateways.base import (
     Delivery,
@@ -487,9 +487,10 @@ def _refused(
     gateway: Gateway, raw_body: bytes, kept_headers: dict[str, str], remote_addr: str | None, reason: str
 ) -> DeliveryResult:
     """Record a delivery that did not verify within the bounds of ``shop.intake``: an excerpt,
-    while its source is within the limit; past the limit, only a count."""
+    while its source is within the limit and the disk has room; past the limit, only a count."""
+    room = not health.disk_low()
     with write_transaction():
-        admission = intake.admit_refused(remote_addr)
+        admission = intake.admit_refused(remote_addr, room=room)
         if admission.store:
             body = intake.body_of(raw_body, current_app.config["REFUSED_DELIVERY_EXCERPT_BYTES"])
             db.session.add(
@@ -508,6 +509,13 @@ def _refused(
             )
     if admission.store:
         log.warning("%s delivery from %s refused: %s", gateway.name, remote_addr, reason)
+    elif not admission.limited:
+        log.warning(
+            "%s delivery from %s refused and not stored (the disk is nearly full): %s",
+            gateway.name,
+            remote_addr,
+            reason,
+        )
     elif admission.first_turned_away:
         log.warning(
             "%s deliveries from %s refused past the limit (%s): answered 429 and counted, not stored, until %s",
