@@ -10,14 +10,13 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from . import cli, config, gateways, logs, schema, templating
+from . import cli, config, gateways, health, logs, schema, templating
 from .extensions import csrf, db, htmx, limiter, login_manager, migrate
 from .web import auth, checkout, dashboard, demo, i18n, settings, webhooks
 
@@ -54,6 +53,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
     )
 
     db.init_app(app)
+    health.init_app(app)
     migrate.init_app(app, db, directory=schema.MIGRATIONS)
     htmx.init_app(app)
     csrf.init_app(app)
@@ -86,11 +86,11 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
 
 
 def _healthz() -> ResponseReturnValue:
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:  # the driver's errors arrive wrapped in SQLAlchemy's
-        return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+    """200 while the database takes writes and its disk has room; 503 and the reason otherwise."""
+    now = health.current()
+    if now.ok:
+        return jsonify(status="ok", database="ok", disk="ok")
+    return jsonify(status="error", database=now.database, disk=now.disk, reason=health.english(now.reason)), 503
 
 
 def _security_headers(response: Response) -> Response:
@@ -122,6 +122,16 @@ def _register_error_pages(app: Flask) -> None:
         )
         return render_template("errors/error.html", error=error), 400
 
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError) -> ResponseReturnValue:
+        """The database cannot be opened, read or written now: 503, so browsers and gateways try
+        again. Rendered without the context processors, which would read the database again."""
+        db.session.rollback()
+        log.error("%s %s: the database is unavailable (%s)", request.method, request.path, type(error.orig).__name__)
+        language = str(get_locale() or "en").replace("_", "-")
+        page = app.jinja_env.get_template("errors/unavailable.html").render(html_lang=language)
+        return page, 503, {"Retry-After": "10", "Content-Type": "text/html; charset=utf-8"}
+
     @app.errorhandler(500)
     def server_error(error: Exception) -> tuple[str, int]:
         db.session.rollback()
@@ -129,7 +139,8 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _start_reconciler_on_first_request(app: Flask) -> None:
-    """Run ``orders.service.reconcile`` every RECONCILE_INTERVAL_SECONDS in a background thread.
+    """Run ``orders.service.reconcile``, then ``intake.prune``, every RECONCILE_INTERVAL_SECONDS
+    in a background thread.
 
     Started by the first request (so CLI commands and imports start no thread); 0 turns it off.
     """
@@ -139,20 +150,24 @@ def _start_reconciler_on_first_request(app: Flask) -> None:
     started = threading.Event()
 
     def loop() -> None:
-        from . import leases
+        from . import intake, leases
         from .orders import service
 
         while True:
             time.sleep(interval)
-            try:
-                with app.app_context():
-                    # One instance reconciles while its lease lasts; the others skip their turn
+            with app.app_context():
+                try:
+                    # One instance runs the jobs while its lease lasts; the others skip their turn
                     # and take over only if it stops renewing (two runs would ask twice).
                     if not leases.acquire(service.RECONCILER_LEASE, 2 * interval + 60):
                         continue
                     service.reconcile()  # logs what it did
-            except Exception:
-                log.exception("reconciler run failed")
+                except Exception:
+                    log.exception("reconciler run failed")
+                try:
+                    intake.prune()  # logs what it removed, if anything
+                except Exception:
+                    log.exception("pruning refused deliveries failed")
 
     lock = threading.Lock()
 

@@ -1,4 +1,5 @@
-"""The contract's commands: create-staff, sparkpay keygen, sparkpay reconcile, sparkpay doctor."""
+"""The contract's commands: create-staff, sparkpay keygen, sparkpay reconcile, sparkpay doctor; and
+sparkpay prune-deliveries."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 
 from sparkpay import signing
 
-from . import doctor, leases
+from . import doctor, intake, leases
 from .extensions import db
 from .models import ROLES, Staff
 from .orders import service
@@ -90,6 +91,17 @@ def reconcile_command() -> None:
     click.echo(f"Checked {summary.checked} open orders: {summary.changed} changed, {summary.unreachable} unreachable.")
     if summary.unreachable:
         raise SystemExit(1)
+
+
+@sparkpay_cli.command("prune-deliveries")
+def prune_deliveries_command() -> None:
+    """Delete refused webhook deliveries (and their rate-limit counters) older than
+    REFUSED_DELIVERY_RETENTION_DAYS; verified deliveries are kept. The scheduler does the same."""
+    pruned = intake.prune()
+    click.echo(
+        f"Removed {pruned.deliveries} refused deliveries and {pruned.windows} rate-limit counters "
+        f"received before {pruned.before:%Y-%m-%d %H:%M:%S} UTC; verified deliveries are kept."
+    )
 
 
 @sparkpay_cli.command("doctor")

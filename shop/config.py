@@ -137,6 +137,12 @@ def _rate_limit(value: Any) -> str:
     return str(value)
 
 
+def _one_rate_limit(value: Any) -> str:
+    if len(parse_many(str(value))) != 1:
+        raise ValueError
+    return str(value)
+
+
 def _text(value: Any) -> str:
     return str(value)
 
@@ -202,6 +208,13 @@ SETTINGS: dict[str, Setting] = {
     "SPARKPAY_MAX_RETRIES": Setting(2, _integer(0, 10), "a whole number from 0 to 10"),
     "SPARKPAY_VERIFY_RESPONSES": Setting("strict", _one_of("strict", "lenient"), "strict or lenient"),
     "LOGIN_RATE_LIMIT": Setting("5 per minute;100 per hour", _rate_limit, "limits such as '5 per minute;100 per hour'"),
+    # What the webhook keeps of deliveries that do not verify (shop/intake.py): the first bytes of
+    # the body, so many per source address and window (past it: 429 and a counter), so long.
+    "REFUSED_DELIVERY_EXCERPT_BYTES": Setting(4096, _integer(0, 65536), "a number of bytes from 0 to 65536"),
+    "REFUSED_DELIVERY_RATE_LIMIT": Setting("30 per minute", _one_rate_limit, "one limit such as '30 per minute'"),
+    "REFUSED_DELIVERY_RETENTION_DAYS": Setting(30, _integer(1, 3650), "a whole number of days from 1 to 3650"),
+    # /healthz answers 503 when the disk holding the database or the instance folder has less free (0 = no check).
+    "DISK_MIN_FREE_MB": Setting(100, _integer(0), "a whole number of megabytes, 0 or more"),
     # The demo page (story, hide amounts); unset: on exactly when the embedded sandbox runs.
     "DEMO_MODE": Setting(None, _switch, "1 or 0 (also true/false, yes/no, on/off)"),
     # Staff are warned when orders await payment and no notification arrived for this long (0 = off).

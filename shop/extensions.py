@@ -15,8 +15,9 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import Insert, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -63,6 +64,19 @@ def _sqlite_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
 
+@event.listens_for(Engine, "handle_error")
+def _read_only_connections_are_dropped(context: ExceptionContext) -> None:
+    """A connection that found its database read-only is not reused: SQLite keeps a file it had
+    to open read-only so for the connection's life, and a PostgreSQL session keeps the read-only
+    default it started with. Dropped, the next one sees the database as it is now, so writes
+    work again by themselves once it is writable."""
+    error = context.original_exception
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate == "25006" or "readonly database" in str(error):  # read_only_sql_transaction, SQLITE_READONLY
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = True
+
+
 #: SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
 #: 100 ms each), so under a burst most of the time went to sleeping. Threads of one process
 #: queue here instead; only other processes still meet the busy timeout.
@@ -83,3 +97,32 @@ def write_transaction() -> Iterator[None]:
             raise
         finally:
             _immediate.reset(token)
+
+
+def in_write_transaction() -> bool:
+    """Whether this thread is inside ``write_transaction`` (on SQLite: holds the write lock)."""
+    return _immediate.get()
+
+
+@contextmanager
+def write_connection() -> Iterator[Connection]:
+    """A write transaction on a connection of its own, outside the request's session (whose
+    objects a commit would expire): for the health probe. Committed at the end."""
+    with _sqlite_writers if db.engine.dialect.name == "sqlite" else nullcontext():
+        token = _immediate.set(True)
+        try:
+            with db.engine.begin() as connection:
+                yield connection
+        finally:
+            _immediate.reset(token)
+
+
+def upsert(model: type[Base], values: dict[str, Any], key: tuple[str, ...], changes: dict[str, Any]) -> Insert:
+    """INSERT ``values``, or where a row with the same ``key`` columns exists, UPDATE it with
+    ``changes``, in one statement (SQLite and PostgreSQL), so instances racing on one row never fail."""
+    dialect = db.engine.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"no upsert for {dialect}")
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(values)
+    return statement.on_conflict_do_update(index_elements=list(key), set_=changes)

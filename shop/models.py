@@ -196,7 +196,13 @@ class Notification(Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
     remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
     headers: Mapped[Any] = mapped_column(JSONText)
+    #: The body as text; of a refused delivery only its first bytes (``shop.intake``).
     body: Mapped[str] = mapped_column(Text)
+    #: The whole body's size in bytes and its SHA-256 (hex), whatever was kept of it.
+    body_size: Mapped[int | None] = mapped_column(nullable=True)
+    body_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: How many bytes of the body ``body`` holds when it is an excerpt; None when it is whole.
+    body_kept: Mapped[int | None] = mapped_column(nullable=True)
     verified: Mapped[bool] = mapped_column(default=False)
     error: Mapped[Note | None] = mapped_column(NoteText, nullable=True)
     payload: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -207,6 +213,26 @@ class Notification(Model):
     gateway: Mapped[str] = mapped_column(String(16), default="sparkpay", server_default="sparkpay")
 
     order: Mapped[Order | None] = relationship(back_populates="notifications")
+
+    @property
+    def body_is_excerpt(self) -> bool:
+        return self.body_kept is not None
+
+
+# Pruning walks the refused deliveries by age without reading the verified ones it keeps.
+Index("ix_notifications_verified_received", Notification.verified, Notification.received_at)
+
+
+class RefusalWindow(Model):
+    """How many refused deliveries one source sent in one rate-limit window, and how many of
+    them were answered 429 and counted instead of stored (``shop.intake``)."""
+
+    __tablename__ = "refusal_windows"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    refused: Mapped[int] = mapped_column(default=0)
+    not_stored: Mapped[int] = mapped_column(default=0)
 
 
 class Refund(Model):
@@ -269,3 +295,13 @@ class Lease(Model):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HealthProbe(Model):
+    """One row the health check rewrites to prove the database takes a write (``shop.health``)."""
+
+    __tablename__ = "health_probes"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

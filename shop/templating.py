@@ -11,11 +11,13 @@ from typing import Any
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 from flask import Flask, current_app, has_request_context, request, url_for
-from flask_babel import format_datetime, get_locale, gettext
+from flask_babel import format_datetime, get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from sparkpay.networks import network_label, parse_receive_network
 
+from . import health
 from .extensions import htmx
 from .models import OrderEvent
 from .plain_text import shown_value
@@ -103,6 +105,19 @@ def pretty_json(value: object) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
+def byte_count(value: int) -> str:
+    """A size in bytes, grouped the reader's way ("65,536 bytes")."""
+    return str(ngettext("%(count)s byte", "%(count)s bytes", value, count=format_decimal(value, locale=get_locale())))
+
+
+def byte_size(value: int) -> str:
+    """A size in whole KiB or MiB when it is one ("4 KiB"), else in bytes."""
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if value >= size and value % size == 0:
+            return f"{format_decimal(value // size, locale=get_locale())} {unit}"
+    return byte_count(value)
+
+
 def delivery_outcome(outcome: str) -> str:
     return str(DELIVERY_OUTCOMES.get(outcome, outcome))
 
@@ -127,6 +142,8 @@ def init_app(app: Flask) -> None:
         event_source,
         event_actor,
         role_label,
+        byte_count,
+        byte_size,
     ):
         app.add_template_filter(function)
     app.add_template_filter(network_label_of, "network_label")
@@ -135,3 +152,11 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, object]:
         return {"shop_name": app.config["SHOP_NAME"], "is_htmx": bool(htmx)}
+
+    @app.context_processor
+    def _health_banner() -> dict[str, object]:
+        """Staff pages warn while the shop is unwell (not the fragments htmx swaps in)."""
+        if htmx or not current_user.is_authenticated:
+            return {"shop_health": None}
+        now = health.current()
+        return {"shop_health": None if now.ok else now}

@@ -85,6 +85,7 @@ class Outcome(StrEnum):
     CONFLICT = "conflict"  # changed by someone else meanwhile; left for the next run
     UNKNOWN_ORDER = "unknown_order"  # a delivery about an order the shop does not have
     REJECTED = "rejected"  # a delivery that did not verify
+    LIMITED = "limited"  # one that did not verify, past its source's limit: counted, not stored
 
 
 #: What a webhook delivery did, as staff read it.

@@ -17,7 +17,7 @@ from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from .. import gateways
+from .. import gateways, health, intake
 from ..extensions import db, write_transaction
 from ..gateways.base import (
     Delivery,
@@ -456,41 +456,34 @@ class DeliveryResult:
     http_status: int
     body: str
     outcome: Outcome
+    retry_after: int | None = None  # seconds, for an answer the sender should not repeat sooner
+
+
+#: The answer to a refused delivery past its source's limit (shop.intake): counted, not stored.
+TOO_MANY_REFUSED = "too many refused deliveries"
 
 
 def receive_delivery(gateway: Gateway, raw_body: bytes, headers: Headers, remote_addr: str | None) -> DeliveryResult:
     """Open, record and apply one webhook delivery. Acknowledge only what was committed.
 
-    A delivery that cannot be verified is recorded and refused (the gateway retries, an
-    attacker learns nothing). A verified one that does not fit the stored order is recorded,
+    A delivery that cannot be verified is refused (the gateway retries, an attacker learns
+    nothing) and recorded within the bounds of ``shop.intake``. A verified one that does not fit the stored order is recorded,
     flagged for staff and acknowledged, since retrying cannot make it valid.
     """
-    # Kept for the inspector as text; PostgreSQL text cannot hold NUL, which no valid body has.
-    text = raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     kept_headers = gateway.kept_headers(headers)
     try:
         delivery = gateway.open_delivery(raw_body, kept_headers)
     except DeliveryRefused as refused:
-        with write_transaction():
-            db.session.add(
-                Notification(
-                    gateway=gateway.name,
-                    remote_addr=remote_addr,
-                    headers=kept_headers,
-                    body=text,
-                    verified=False,
-                    error=verbatim(refused.reason),
-                    outcome=Outcome.REJECTED,
-                )
-            )
-        log.warning("%s delivery from %s refused: %s", gateway.name, remote_addr, refused.reason)
-        return DeliveryResult(*gateway.rejection, Outcome.REJECTED)
+        return _refused(gateway, raw_body, kept_headers, remote_addr, refused.reason)
 
+    body = intake.body_of(raw_body)
     record = Notification(
         gateway=gateway.name,
         remote_addr=remote_addr,
         headers=kept_headers,
-        body=text,
+        body=body.text,
+        body_size=body.size,
+        body_sha256=body.sha256,
         verified=True,
         payload=delivery.payload.replace("\x00", "\ufffd"),
         request_no=delivery.request_no,
@@ -508,6 +501,52 @@ def receive_delivery(gateway: Gateway, raw_body: bytes, headers: Headers, remote
                 order, delivery, source=Source.WEBHOOK, actor=f"notification #{record.id}", notification_id=record.id
             )
     return DeliveryResult(*gateway.acknowledgement, Outcome(record.outcome))
+
+
+def _refused(
+    gateway: Gateway, raw_body: bytes, kept_headers: dict[str, str], remote_addr: str | None, reason: str
+) -> DeliveryResult:
+    """Record a delivery that did not verify within the bounds of ``shop.intake``: an excerpt,
+    while its source is within the limit and the disk has room; past the limit, only a count."""
+    room = not health.disk_low()
+    with write_transaction():
+        admission = intake.admit_refused(remote_addr, room=room)
+        if admission.store:
+            body = intake.body_of(raw_body, current_app.config["REFUSED_DELIVERY_EXCERPT_BYTES"])
+            db.session.add(
+                Notification(
+                    gateway=gateway.name,
+                    remote_addr=remote_addr,
+                    headers=intake.bounded_headers(kept_headers),
+                    body=body.text,
+                    body_size=body.size,
+                    body_sha256=body.sha256,
+                    body_kept=body.kept,
+                    verified=False,
+                    error=verbatim(reason),
+                    outcome=Outcome.REJECTED,
+                )
+            )
+    if admission.store:
+        log.warning("%s delivery from %s refused: %s", gateway.name, remote_addr, reason)
+    elif not admission.limited:
+        log.warning(
+            "%s delivery from %s refused and not stored (the disk is nearly full): %s",
+            gateway.name,
+            remote_addr,
+            reason,
+        )
+    elif admission.first_turned_away:
+        log.warning(
+            "%s deliveries from %s refused past the limit (%s): answered 429 and counted, not stored, until %s",
+            gateway.name,
+            intake.source_of(remote_addr),
+            current_app.config["REFUSED_DELIVERY_RATE_LIMIT"],
+            f"{admission.window_end:%H:%M:%SZ}",
+        )
+    if admission.limited:
+        return DeliveryResult(429, TOO_MANY_REFUSED, Outcome.LIMITED, retry_after=admission.retry_after)
+    return DeliveryResult(*gateway.rejection, Outcome.REJECTED)
 
 
 def _apply_delivery(

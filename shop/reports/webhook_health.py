@@ -1,6 +1,7 @@
 """Are the gateways' notifications getting through? Deliveries accepted and refused per day, why
-they were refused, the last good one per gateway, and a warning when orders wait while nothing
-arrives (WEBHOOK_SILENCE_MINUTES)."""
+they were refused, the last good one per gateway, the addresses whose refused deliveries went
+past the limit (counted, not stored: shop/intake.py), and a warning when orders wait while
+nothing arrives (WEBHOOK_SILENCE_MINUTES)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Notification, Order, now_utc
+from ..models import Notification, Order, RefusalWindow, now_utc
 from ..notes import Note
 from ..templating import money
 from ..vocabulary import Status
@@ -29,6 +30,16 @@ class Health:
     refused: DailyChart
     reasons: tuple[tuple[Note, int], ...]  # why deliveries were refused, most frequent first
     last_good: tuple[tuple[str, Notification], ...]  # (gateway, its last verified delivery)
+    turned_away: tuple[TurnedAway, ...]  # sources past the refused-delivery limit, most first
+
+
+@dataclass(frozen=True)
+class TurnedAway:
+    """A source whose refused deliveries went past the limit: how many were counted, not stored."""
+
+    source: str
+    not_stored: int
+    last: datetime  # the start of the last window it was turned away in
 
 
 @dataclass(frozen=True)
@@ -70,11 +81,19 @@ def panel() -> Health:
         )
         if latest is not None:
             last_good.append((gateway, latest))
+    turned_away = db.session.execute(
+        select(RefusalWindow.source, func.sum(RefusalWindow.not_stored), func.max(RefusalWindow.window_start))
+        .where(RefusalWindow.window_start >= since, RefusalWindow.not_stored > 0)
+        .group_by(RefusalWindow.source)
+        .order_by(func.sum(RefusalWindow.not_stored).desc())
+        .limit(10)
+    ).all()
     return Health(
         accepted=daily(gettext("Accepted per day"), per_day[True], days, _count),
         refused=daily(gettext("Refused per day"), per_day[False], days, _count),
         reasons=tuple((reason or Note(), count) for reason, count in reasons),
         last_good=tuple(last_good),
+        turned_away=tuple(TurnedAway(source, int(count), last) for source, count, last in turned_away),
     )
 
 

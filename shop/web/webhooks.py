@@ -27,4 +27,11 @@ def notification(gateway: str) -> Response:
     except SQLAlchemyError:
         current_app.logger.exception("%s webhook delivery could not be stored; the gateway will retry", gateway)
         return Response("try again", status=503, mimetype="text/plain")
+    if result.retry_after is not None:
+        return Response(
+            result.body,
+            status=result.http_status,
+            mimetype="text/plain",
+            headers={"Retry-After": str(result.retry_after)},
+        )
     return Response(result.body, status=result.http_status, mimetype=adapter.webhook_mimetype)

@@ -19,7 +19,7 @@ from sparkpay import KeyFormatError, NotificationError, seal_notification, signi
 from sparkpay.notifications import open_notification
 from tests.shop.conftest import Shop, start_shop
 
-from .conftest import create_orders
+from .conftest import UNLIMITED_REFUSALS, create_orders
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -65,7 +65,9 @@ network_info = st.fixed_dictionaries(
 def shop(
     tmp_path_factory: pytest.TempPathFactory, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
 ) -> Iterator[Shop]:
-    yield from start_shop(tmp_path_factory.mktemp("fuzz"), merchant_key, platform_key)
+    yield from start_shop(
+        tmp_path_factory.mktemp("fuzz"), merchant_key, platform_key, REFUSED_DELIVERY_RATE_LIMIT=UNLIMITED_REFUSALS
+    )
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from tests.support import database_url
 
 from .conftest import Shop
 
-HEAD = "0004_examplepay"
+HEAD = "0005_bounded_intake"
 
 
 def make_app(tmp_path: Path, url: str, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey) -> Flask:

@@ -75,7 +75,7 @@ def test_one_command_starts_a_complete_sandbox_shop(tmp_path: Path) -> None:
         password_match = re.search(r"as demo@sparkpay\.local with password (\S+)", output)
         assert password_match is not None
         password = password_match.group(1)
-        assert requests.get(f"{url}/healthz").json() == {"status": "ok", "database": "ok"}
+        assert requests.get(f"{url}/healthz").json() == {"status": "ok", "database": "ok", "disk": "ok"}
         session = requests.Session()
         token = csrf_token_in(session.get(f"{url}/login").text)
         signed_in = session.post(
