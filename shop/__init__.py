@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, abort, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -77,6 +77,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
     cli.init_app(app)
 
     app.add_url_rule("/healthz", "healthz", _healthz)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_security_headers)
     _register_error_pages(app)
     _start_reconciler_on_first_request(app)
@@ -91,6 +92,21 @@ def _healthz() -> ResponseReturnValue:
     except SQLAlchemyError:  # the driver's errors arrive wrapped in SQLAlchemy's
         return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
+
+
+#: The bodies ``request.form`` reads.
+FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _refuse_nul_characters() -> None:
+    """No real address or form holds a NUL character, and PostgreSQL text cannot: a request with
+    one in its path, query or form is refused (400) before a view reads it. (The webhook reads its
+    raw body itself, and keeps it with NUL replaced.)"""
+    texts = [request.path, *(text for item in request.args.items(multi=True) for text in item)]
+    if request.mimetype in FORM_MIMETYPES and request.blueprint != "webhooks":
+        texts += [text for item in request.form.items(multi=True) for text in item]
+    if any("\x00" in text for text in texts):
+        abort(400)
 
 
 def _security_headers(response: Response) -> Response:

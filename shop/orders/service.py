@@ -438,17 +438,22 @@ class DeliveryResult:
     outcome: Outcome
 
 
-def receive_delivery(gateway: Gateway, raw_body: bytes, headers: Headers, remote_addr: str | None) -> DeliveryResult:
+def receive_delivery(
+    gateway: Gateway, raw_body: bytes, headers: Headers, remote_addr: str | None, *, unreadable: str | None = None
+) -> DeliveryResult:
     """Open, record and apply one webhook delivery. Acknowledge only what was committed.
 
     A delivery that cannot be verified is recorded and refused (the gateway retries, an
-    attacker learns nothing). A verified one that does not fit the stored order is recorded,
-    flagged for staff and acknowledged, since retrying cannot make it valid.
+    attacker learns nothing), as is one whose body the server could not read (``unreadable``
+    says why). A verified one that does not fit the stored order is recorded, flagged for staff
+    and acknowledged, since retrying cannot make it valid.
     """
     # Kept for the inspector as text; PostgreSQL text cannot hold NUL, which no valid body has.
     text = raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     kept_headers = gateway.kept_headers(headers)
     try:
+        if unreadable is not None:
+            raise DeliveryRefused(unreadable)
         delivery = gateway.open_delivery(raw_body, kept_headers)
     except DeliveryRefused as refused:
         with write_transaction():
