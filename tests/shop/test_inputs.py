@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 import requests
@@ -497,7 +498,7 @@ def test_a_unicode_next_is_kept_encoded(shop: Shop) -> None:
         allow_redirects=False,
     )
     assert response.status_code == 303
-    assert requests.utils.unquote(response.headers["Location"]) == "/orders?q=绿茶"
+    assert unquote(response.headers["Location"]) == "/orders?q=绿茶"
 
 
 def test_examplepay_orders_with_a_huge_stored_amount_wait_without_breaking_reconcile(
