@@ -152,7 +152,7 @@ class ExamplePayClient:
                 raise SignatureVerificationError(f"response not trusted: {problem}", http_status=status) from None
         try:
             envelope = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             raise TransportError(f"the gateway's answer (HTTP {status}) is not JSON", http_status=status) from None
         if not isinstance(envelope, dict):
             raise TransportError("the gateway's answer is not a JSON object", http_status=status)

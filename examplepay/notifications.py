@@ -56,7 +56,7 @@ def read_notification(
     )
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise MalformedDataError("body", "is not JSON") from None
     data = message.get("data") if isinstance(message, dict) else None
     if not isinstance(data, dict):

@@ -8,7 +8,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, abort, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
@@ -29,6 +30,17 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested deeper than the parser goes is invalid JSON (so
+    ``get_json`` answers 400, as Flask-WTF's forms do for a JSON post), not a RecursionError (a 500)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
+
+
 def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """Build the shop. ``overrides`` win over instance/config.py and the environment.
 
@@ -41,6 +53,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
         template_folder="../templates",
         static_folder="../static",
     )
+    app.json = BoundedJSONProvider(app)
     config.load(app, overrides)
     logs.configure(app.config["LOG_LEVEL"])
     app.config.update(
@@ -77,6 +90,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, instance_path: str | 
     cli.init_app(app)
 
     app.add_url_rule("/healthz", "healthz", _healthz)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_security_headers)
     _register_error_pages(app)
     _start_reconciler_on_first_request(app)
@@ -91,6 +105,21 @@ def _healthz() -> ResponseReturnValue:
     if now.ok:
         return jsonify(status="ok", database="ok", disk="ok")
     return jsonify(status="error", database=now.database, disk=now.disk, reason=health.english(now.reason)), 503
+
+
+#: The bodies ``request.form`` reads.
+FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _refuse_nul_characters() -> None:
+    """No real address or form holds a NUL character, and PostgreSQL text cannot: a request with
+    one in its path, query or form is refused (400) before a view reads it. (The webhook reads its
+    raw body itself, and keeps it with NUL replaced.)"""
+    texts = [request.path, *(text for item in request.args.items(multi=True) for text in item)]
+    if request.mimetype in FORM_MIMETYPES and request.blueprint != "webhooks":
+        texts += [text for item in request.form.items(multi=True) for text in item]
+    if any("\x00" in text for text in texts):
+        abort(400)
 
 
 def _security_headers(response: Response) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 from typing import Any
 
 from babel.dates import format_skeleton
@@ -23,6 +23,9 @@ from .models import OrderEvent
 from .plain_text import shown_value
 from .vocabulary import DELIVERY_OUTCOMES, SOURCE_LABELS, STATUS_LABELS, Source
 
+#: An amount longer than this is not grouped: only a row stored before amounts were bounded (the
+#: SDKs allow 18 digits) can hold one, and it is shown exactly, as ``Decimal`` writes it.
+MAX_GROUPED_DIGITS = 60
 #: What an amount shows while hidden for screen sharing.
 HIDDEN_AMOUNT = "•••"
 #: The cookie that hides amounts on this browser (demo mode only).
@@ -40,12 +43,23 @@ def amounts_hidden() -> bool:
 
 def money(value: Decimal | None) -> str:
     """Exact amount (every decimal kept, no float) grouped the way the reader's language does;
-    "•••" while a presenter hides amounts (demo mode)."""
+    "•••" while a presenter hides amounts (demo mode). Never raises, whatever a row holds."""
     if value is None:
         return ""
     if has_request_context() and amounts_hidden():
         return HIDDEN_AMOUNT
-    return format_decimal(value.normalize(), locale=get_locale(), decimal_quantization=False)
+    if not value.is_finite():  # NaN or Infinity: only a row written by hand holds one
+        return str(value)
+    with localcontext() as context:
+        # Room for every digit, any exponent and the language's decimals: nothing here rounds.
+        context.prec, context.Emax, context.Emin = len(value.as_tuple().digits) + 10, MAX_EMAX, MIN_EMIN
+        value = value.normalize()
+        _, digits, exponent = value.as_tuple()
+        size = len(digits) + abs(int(exponent))
+        if size > MAX_GROUPED_DIGITS:
+            return str(value)  # exact still, in Decimal's own notation ("1E+1000")
+        context.prec = size + 10
+        return format_decimal(value, locale=get_locale(), decimal_quantization=False)
 
 
 def utc(value: datetime | None) -> str:
@@ -100,7 +114,7 @@ def pretty_json(value: object) -> str:
         text = value
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             return text
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 

@@ -240,7 +240,7 @@ class SparkPayClient:
                 log.warning("sparkpay response for %s not verified (%s); lenient mode", request_no, exc.message)
         try:
             envelope = json.loads(raw, parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             raise TransportError(
                 f"the gateway's answer (HTTP {status}) is not JSON", http_status=status, request_no=request_no
             ) from None

@@ -24,8 +24,28 @@ _CURRENCY_CODE = re.compile(r"^[A-Z0-9]{2,10}$")
 # --- money -------------------------------------------------------------------------------
 
 
+#: How an amount is written: digits with an optional decimal point (no exponent, no separators,
+#: no digits of other scripts, which ``Decimal`` would all take).
+_PLAIN_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def amount_digits(amount: Decimal) -> tuple[int, int]:
+    """(digits before the point, decimal places) of a finite amount, counted exactly (no context
+    rounding; trailing zeros after the point do not count): ``12.50`` -> (2, 1), ``1E+3`` -> (4, 0)."""
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):
+        raise ValueError(f"{amount} is not a finite amount")
+    significant = "".join(map(str, digits)).rstrip("0")
+    if not significant:
+        return 0, 0
+    exponent += len(digits) - len(significant)
+    return max(len(significant) + exponent, 0), max(-exponent, 0)
+
+
 def parse_amount(value: Any, field_name: str) -> Decimal:
-    """A positive amount with at most 6 decimal places, as ``Decimal``; floats are refused."""
+    """A positive amount with at most ``AMOUNT_INTEGER_DIGITS`` digits before the point and
+    ``AMOUNT_DECIMAL_PLACES`` after it, as ``Decimal``, exactly as given; text must be plain
+    digits (``1e3`` is refused, not read as 1000); floats are refused."""
     if isinstance(value, (float, bool)):
         raise ValidationError(field_name, "must be a decimal string, not a float")
     if isinstance(value, Decimal):
@@ -38,22 +58,31 @@ def parse_amount(value: Any, field_name: str) -> Decimal:
             amount = Decimal(text)
         except InvalidOperation:
             raise ValidationError(field_name, "%(text)r is not a number", text=text[:40]) from None
+        if amount.is_finite() and not _PLAIN_AMOUNT.fullmatch(text):
+            raise ValidationError(field_name, "must be plain digits with an optional decimal point (no exponent)")
     if not amount.is_finite():
         raise ValidationError(field_name, "is not a finite number")
     if amount <= 0:
         raise ValidationError(field_name, "must be greater than zero")
-    exponent = amount.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > protocol.AMOUNT_DECIMAL_PLACES:
+    integer_digits, places = amount_digits(amount)
+    if places > protocol.AMOUNT_DECIMAL_PLACES:
         raise ValidationError(
             field_name, "has more than %(places)s decimal places", places=protocol.AMOUNT_DECIMAL_PLACES
+        )
+    if integer_digits > protocol.AMOUNT_INTEGER_DIGITS:
+        raise ValidationError(
+            field_name,
+            "is too large: at most %(digits)s digits before the decimal point",
+            digits=protocol.AMOUNT_INTEGER_DIGITS,
         )
     return amount
 
 
 def format_amount(amount: Decimal) -> str:
-    """The wire form of an amount: plain digits, no exponent, no trailing zeros (``"12.5"``)."""
-    text = format(amount.normalize(), "f")
-    return text
+    """The wire form of an amount: plain digits, no exponent, no trailing zeros (``"12.5"``),
+    exact (``normalize`` would round past 28 digits)."""
+    text = format(amount, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def to_datetime(timestamp: int | None) -> datetime | None:
@@ -381,7 +410,8 @@ def read_text(data: Mapping[str, Any], key: str) -> str | None:
 
 
 def read_amount(data: Mapping[str, Any], key: str) -> Decimal | None:
-    """A finite decimal amount, from a string or a JSON number."""
+    """A finite decimal amount, from a string or a JSON number, of at most
+    ``AMOUNT_INTEGER_DIGITS`` digits before the point and ``READ_AMOUNT_DIGITS`` in all."""
     value = data.get(key)
     if _absent(value):
         return None
@@ -393,6 +423,9 @@ def read_amount(data: Mapping[str, Any], key: str) -> Decimal | None:
         raise MalformedDataError(key, f"{str(value)[:40]!r} is not an amount") from None
     if not amount.is_finite():
         raise MalformedDataError(key, "is not a finite amount")
+    integer_digits, places = amount_digits(amount)
+    if integer_digits > protocol.AMOUNT_INTEGER_DIGITS or integer_digits + places > protocol.READ_AMOUNT_DIGITS:
+        raise MalformedDataError(key, f"{str(value)[:40]!r} has too many digits for an amount")
     return amount
 
 

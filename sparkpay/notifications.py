@@ -116,7 +116,7 @@ def unwrap_aes_key(merchant_private_key: rsa.RSAPrivateKey, wrapped_b64: str) ->
 def _envelope(raw_body: bytes) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     try:
         envelope = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise NotificationFormatError("the notification is not JSON") from None
     if not isinstance(envelope, dict):
         raise NotificationFormatError("the notification is not a JSON object")
@@ -159,7 +159,7 @@ def open_notification(
         raise NotificationSignatureError(f"notification signature: {exc.message}") from None
     try:
         data = json.loads(payload, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         raise NotificationFormatError("the decrypted notification is not JSON") from None
     if not isinstance(data, dict) or not data.get("request_no") or not data.get("pay_status"):
         raise NotificationFormatError("the decrypted notification lacks request_no or pay_status")

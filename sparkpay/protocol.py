@@ -64,6 +64,13 @@ DUPLICATE_REQUEST_NO_CODE = 41023
 
 #: Documented amount precision: at most this many decimal places.
 AMOUNT_DECIMAL_PLACES = 6
+#: Undocumented (the docs bound only the decimals), so the SDK's own bound, for every currency:
+#: at most this many digits before the point. With the decimals, 18 digits in all, well inside
+#: ``Decimal``'s 28-digit precision, so sums and comparisons of amounts are exact.
+AMOUNT_INTEGER_DIGITS = 12
+#: What an amount read from the gateway may have at most in all (``Decimal``'s precision): more
+#: cannot be stored or shown exactly, so it is read as malformed.
+READ_AMOUNT_DIGITS = 28
 
 #: Documented ``request_no`` rule: at most 64 characters of ``[A-Za-z0-9_]``, case-insensitive.
 REQUEST_NO_MAX_LENGTH = 64

@@ -84,7 +84,7 @@ def create_blueprint(gateway: Gateway) -> GatewayBlueprint:
                 body = json.loads(raw)
                 if not isinstance(body, dict):
                     raise ValueError
-            except ValueError:
+            except (ValueError, RecursionError):
                 return refused(Refusal("Common.Http_Request_Error", "the body is not a JSON object"))
             try:
                 return answer("OK", handler(body), None, 200)
@@ -183,14 +183,17 @@ def create_blueprint(gateway: Gateway) -> GatewayBlueprint:
         """{"failing_refunds": n}: the next n refund creates answer HTTP 500 (before doing anything).
         {"failing_creates": n}: the next n payment creates are stored but answered HTTP 500.
         A switch not named keeps its count; the answer gives both."""
-        changes = request.get_json(silent=True)
+        try:  # not get_json(silent=True): it lets a RecursionError (deep nesting) through
+            changes = json.loads(request.get_data())
+        except (ValueError, RecursionError):
+            changes = None
         changes = changes if isinstance(changes, dict) else {}
         counts = {}
         for name in ("failing_refunds", "failing_creates"):
             if name in changes:
                 try:
                     counts[name] = int(changes[name])
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity
                     counts[name] = -1
                 if counts[name] < 0:
                     return Response(

@@ -377,8 +377,8 @@ class SparkPayGateway:
         )
 
     def send_create(self, order: Order) -> CreateAnswer:
-        request = self._request_of(order)
         try:
+            request = self._request_of(order)
             if isinstance(request, ProOrderRequest):  # the request follows the order's edition
                 result = _client().create_pro_order(request)
             else:
@@ -389,7 +389,9 @@ class SparkPayGateway:
         except ApiError as error:
             taken = error.code == DUPLICATE_REQUEST_NO_CODE
             raise _refused(error, Refusal.ALREADY_EXISTS if taken else None) from None
-        except SparkPayError as error:  # an answer that cannot be read (no cashier_url, malformed)
+        except SparkPayError as error:
+            # An answer that cannot be read (no cashier_url, malformed), or a stored order the SDK
+            # refuses to send (saved before its rules were tightened): nothing was sent or settled.
             raise GatewayUnreachable(error.message) from None
         config = current_app.config
         link_problem = payment_pages.problem(

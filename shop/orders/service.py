@@ -463,15 +463,20 @@ class DeliveryResult:
 TOO_MANY_REFUSED = "too many refused deliveries"
 
 
-def receive_delivery(gateway: Gateway, raw_body: bytes, headers: Headers, remote_addr: str | None) -> DeliveryResult:
+def receive_delivery(
+    gateway: Gateway, raw_body: bytes, headers: Headers, remote_addr: str | None, *, unreadable: str | None = None
+) -> DeliveryResult:
     """Open, record and apply one webhook delivery. Acknowledge only what was committed.
 
-    A delivery that cannot be verified is refused (the gateway retries, an attacker learns
-    nothing) and recorded within the bounds of ``shop.intake``. A verified one that does not fit the stored order is recorded,
+    A delivery that cannot be verified, or whose body the server could not read (``unreadable``
+    says why), is refused (the gateway retries, an attacker learns nothing) and recorded within
+    the bounds of ``shop.intake``. A verified one that does not fit the stored order is recorded,
     flagged for staff and acknowledged, since retrying cannot make it valid.
     """
     kept_headers = gateway.kept_headers(headers)
     try:
+        if unreadable is not None:
+            raise DeliveryRefused(unreadable)
         delivery = gateway.open_delivery(raw_body, kept_headers)
     except DeliveryRefused as refused:
         return _refused(gateway, raw_body, kept_headers, remote_addr, refused.reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
@@ -20,6 +21,9 @@ from ..models import Staff
 from .forms import ActionForm, LoginForm
 
 bp = Blueprint("auth", __name__)
+
+#: A ``next=`` longer than this is not followed (no page of the shop has so long an address).
+MAX_REDIRECT_LENGTH = 2048
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,8 +53,11 @@ def login_required(view: Callable[P, R]) -> Callable[P, R | ResponseReturnValue]
 
 
 def local_path(candidate: str | None) -> str | None:
-    """``candidate`` if it is a path on this site, else None (no open redirects)."""
-    if not candidate:
+    """``candidate`` if it is a path on this site, else None (no open redirects, and no control
+    character: a line break would split the Location header)."""
+    if not candidate or len(candidate) > MAX_REDIRECT_LENGTH:
+        return None
+    if any(unicodedata.category(character) == "Cc" for character in candidate):
         return None
     candidate = candidate.replace("\\", "/").strip()
     parts = urlsplit(candidate)

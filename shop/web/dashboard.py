@@ -22,7 +22,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, false, func, or_, select
 
 from .. import gateways
 from ..extensions import db, htmx
@@ -40,6 +40,11 @@ bp = Blueprint("dashboard", __name__)
 
 #: The order list's poller carries at most this many open rows (one page's worth).
 MAX_POLLED_ROWS = 100
+#: Row ids in URLs (deliveries) go up to PostgreSQL's INTEGER; a larger one is a 404, not a
+#: number the database cannot take.
+MAX_ID = 2**31 - 1
+#: A search longer than the longest column it looks in (a description) cannot match anything.
+MAX_SEARCH_LENGTH = 256
 
 
 @bp.before_request
@@ -78,9 +83,11 @@ def _filtered_orders() -> tuple[Select[Order], dict[str, str]]:
         statement = statement.where(Order.status == status)
     if day_from:
         statement = statement.where(Order.created_at >= datetime.combine(day_from, time.min, UTC))
-    if day_to:
+    if day_to and day_to < date.max:  # to the last day a date can hold: no upper bound
         statement = statement.where(Order.created_at < datetime.combine(day_to + timedelta(days=1), time.min, UTC))
-    if query:
+    if len(query) > MAX_SEARCH_LENGTH:
+        statement = statement.where(false())
+    elif query:
         like = f"%{query}%"
         statement = statement.where(
             or_(Order.request_no.ilike(like), Order.merchant_order_no.ilike(like), Order.description.ilike(like))
@@ -123,6 +130,8 @@ class ListPage(Generic[Row]):
     same at a thousand rows or a million (an exact count of a large table grows with the table)."""
 
     COUNT_CAP: ClassVar[int] = 10_000
+    #: A page number past this is read as this: the database's OFFSET stays in range.
+    MAX_PAGE: ClassVar[int] = 1_000_000
 
     items: list[Row]
     page: int
@@ -132,11 +141,14 @@ class ListPage(Generic[Row]):
 
     @classmethod
     def fetch(cls, statement: Select[Row], page: int, per_page: int) -> ListPage[Row]:
-        page = max(page, 1)
-        rows = db.session.scalars(statement.limit(per_page + 1).offset((page - 1) * per_page)).all()
+        """Page ``page`` (1 for less; the last page for one past the end, when the count is exact)."""
         entity = statement.column_descriptions[0]["entity"]
         capped = statement.order_by(None).with_only_columns(entity.id).limit(cls.COUNT_CAP + 1).subquery()
         counted = db.session.scalar(select(func.count()).select_from(capped)) or 0
+        page = min(max(page, 1), cls.MAX_PAGE)
+        if counted <= cls.COUNT_CAP:
+            page = min(page, max(1, -(-counted // per_page)))
+        rows = db.session.scalars(statement.limit(per_page + 1).offset((page - 1) * per_page)).all()
         return cls(list(rows[:per_page]), page, per_page, len(rows) > per_page, counted)
 
     @property
@@ -366,7 +378,9 @@ def delivery_list() -> str:
     statement = select(Notification).order_by(Notification.id.desc())
     if outcome in DELIVERY_OUTCOMES:
         statement = statement.where(Notification.outcome == outcome)
-    if request_no:
+    if len(request_no) > MAX_SEARCH_LENGTH:
+        statement = statement.where(false())
+    elif request_no:
         statement = statement.where(Notification.request_no.ilike(f"%{request_no}%"))
     page = ListPage.fetch(statement, request.args.get("page", 1, type=int), current_app.config["ORDERS_PER_PAGE"])
     filters = {"outcome": outcome, "q": request_no}
@@ -385,7 +399,7 @@ def _get_delivery_or_404(delivery_id: int) -> Notification:
     )
 
 
-@bp.get("/deliveries/<int:delivery_id>")
+@bp.get(f"/deliveries/<int(max={MAX_ID}):delivery_id>")
 def delivery_detail(delivery_id: int) -> str:
     record = _get_delivery_or_404(delivery_id)
     return render_template(
@@ -396,7 +410,7 @@ def delivery_detail(delivery_id: int) -> str:
     )
 
 
-@bp.post("/deliveries/<int:delivery_id>/replay")
+@bp.post(f"/deliveries/<int(max={MAX_ID}):delivery_id>/replay")
 @manager_required
 def delivery_replay(delivery_id: int) -> ResponseReturnValue:
     record = _get_delivery_or_404(delivery_id)

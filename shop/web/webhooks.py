@@ -18,12 +18,15 @@ def notification(gateway: str) -> Response:
     """Answer the gateway's acknowledgement only once the delivery is committed; otherwise it retries."""
     adapter = gateways.enabled_or_404(gateway)
     request.max_content_length = current_app.config["WEBHOOK_MAX_BYTES"]
+    unreadable = None
     try:
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
         return Response("too large", status=413, mimetype="text/plain")
+    except Exception as error:  # noqa: BLE001 - the server's own error for a body it cannot read: werkzeug raises OSError for a malformed chunk, gunicorn its ParseException
+        raw, unreadable = b"", f"the body could not be read ({type(error).__name__}: {error})"
     try:
-        result = service.receive_delivery(adapter, raw, request.headers, request.remote_addr)
+        result = service.receive_delivery(adapter, raw, request.headers, request.remote_addr, unreadable=unreadable)
     except SQLAlchemyError:
         current_app.logger.exception("%s webhook delivery could not be stored; the gateway will retry", gateway)
         return Response("try again", status=503, mimetype="text/plain")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -39,6 +40,8 @@ COUNTED_FAULTS = (
 )
 #: Settings that are numbers, not counters.
 VALUE_FAULTS = {"api_delay_seconds": 10.0, "probe_bad_signature_rate": 0.0}
+#: Longer than any client waits: a longer delay would only hold a worker thread.
+MAX_API_DELAY_SECONDS = 300
 
 #: Decides when ``probe_bad_signature_rate`` sends a probe (the OS source: no seed to guess).
 _random = random.SystemRandom()
@@ -88,6 +91,10 @@ class Faults:
                 number = float(value)
             except (TypeError, ValueError):
                 raise ValueError(f"{name} must be a number") from None
+            if not math.isfinite(number):
+                raise ValueError(f"{name} must be a finite number")
+            if name == "api_delay_seconds" and not 0 <= number <= MAX_API_DELAY_SECONDS:
+                raise ValueError(f"api_delay_seconds must be between 0 and {MAX_API_DELAY_SECONDS}")
             if name in COUNTED_FAULTS and (number != int(number) or number < -1):
                 raise ValueError(f"{name} must be -1 (always), 0 (off) or a count")
             if name == "probe_bad_signature_rate" and not 0 <= number <= 1:

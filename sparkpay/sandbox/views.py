@@ -158,7 +158,7 @@ def create_blueprint(sandbox: Sandbox) -> SandboxBlueprint:
             raise Refusal(40009, "Content-Type must be application/json")
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise Refusal(40009, "the body is not JSON") from None
 
     def cashier_url(order: StoredOrder) -> str:
@@ -291,7 +291,10 @@ def create_blueprint(sandbox: Sandbox) -> SandboxBlueprint:
 
     def json_body() -> dict[str, Any]:
         if request.is_json:
-            data = request.get_json(silent=True)
+            try:  # not get_json(silent=True): it lets a RecursionError (deep nesting) through
+                data = json.loads(request.get_data())
+            except (ValueError, RecursionError):
+                data = None
             if not isinstance(data, dict):
                 raise ValueError("the body must be a JSON object")
             return data

@@ -1,5 +1,6 @@
 """A notification storm: 2,000 deliveries for 200 orders from 20 concurrent senders, with
-duplicates, reordering and 10 % forged or undecryptable bodies."""
+duplicates, reordering and 10 % forged or undecryptable bodies; and a second one in which a
+further tenth are nested 20,000 deep, truncated, not UTF-8 or otherwise unreadable."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from sqlalchemy import func
 
 from shop.extensions import db
 from shop.models import Notification, Order
@@ -136,3 +138,53 @@ def test_a_storm_loses_nothing_applies_no_forgery_and_never_regresses(
             if order.status == "COMPLETED":
                 assert order.tx_hash == f"0x{numbers.index(order.request_no):064x}" and order.pay_time is not None
         assert lost == {}, f"{len(lost)} orders ended in the wrong status: {list(lost.items())[:5]}"
+
+
+#: The second storm: fewer orders, and a tenth of all its deliveries nested or malformed.
+MALFORMED_STORM_ORDERS = 100
+
+
+def malformed(body: bytes, number: int) -> bytes:
+    """A body no parser can read, of ``number % 8`` kinds (built from a genuine one where it can)."""
+    kinds = (
+        lambda: b"[" * 20_000,
+        lambda: b'{"head": ' + b'{"a":' * 10_000,
+        lambda: body[: len(body) // 2],  # truncated
+        lambda: body.replace(b'"head"', b'"\xff\xfe"'),  # invalid UTF-8
+        lambda: b'{"head": {"aes_key": 1e999999, "sign": 1e999999}, "body": 1e999999}',
+        lambda: b"[" + b"9" * 5000 + b"]",
+        lambda: b"\x00" * 64 + body,
+        lambda: b"",
+    )
+    return kinds[number % len(kinds)]()
+
+
+def test_a_storm_with_10_percent_nested_or_malformed_bodies_gets_no_5xx(
+    shop: Shop, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey, other_key: RSAPrivateKey
+) -> None:
+    rng = random.Random(11)
+    numbers = create_orders(shop, MALFORMED_STORM_ORDERS)
+    deliveries, expected = plan(shop, numbers, (merchant_key, platform_key, other_key), rng)
+    count = len(deliveries) // 9  # a tenth of the whole storm, once they are added
+    genuine = [d for d in deliveries if d.genuine]
+    broken = [
+        Delivery(d.request_no, malformed(d.body, n), genuine=False) for n, d in enumerate(rng.choices(genuine, k=count))
+    ]
+    deliveries += broken
+    rng.shuffle(deliveries)
+
+    send_all(shop.url, deliveries)
+
+    answers = Counter(answer[0] for d in deliveries for answer in d.answers)
+    assert all(status < 500 for status in answers), answers
+    assert all(d.answers == [(200, "SUCCESS")] for d in deliveries if d.genuine), "every genuine one taken at once"
+    # 400 and recorded; past a limit on refusals from one address (if the shop has one), 429 and not.
+    assert all(d.answers[0][0] in (400, 429) for d in deliveries if not d.genuine), answers
+    refused = sum(d.answers[0][0] == 400 for d in deliveries if not d.genuine)
+    with shop.app.app_context():
+        rejected = db.session.scalar(db.select(func.count()).where(Notification.outcome == "rejected"))
+        assert rejected == refused, "every delivery answered 400 is recorded as refused"
+        for order in db.session.scalars(db.select(Order).where(Order.request_no.in_(numbers))):
+            assert order.status == expected[order.request_no], order.request_no
+            assert_legal_history(order)
+    assert requests.get(f"{shop.url}/healthz", timeout=10).status_code == 200

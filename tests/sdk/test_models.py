@@ -125,14 +125,56 @@ def test_the_pro_payload_carries_pairs_and_split() -> None:
     assert payload["divide_detail"] == {"seller_amount": "90", "seller_addr": "0x" + "a" * 40, "merchant_amount": "10"}
 
 
-@given(
-    st.decimals(
-        min_value=Decimal("0.000001"), max_value=Decimal("1e12"), places=6, allow_nan=False, allow_infinity=False
-    )
-)
+#: The largest amount the SDK sends: 12 digits before the point, 6 after.
+LARGEST = Decimal("999999999999.999999")
+
+
+@given(st.decimals(min_value=Decimal("0.000001"), max_value=LARGEST, places=6, allow_nan=False, allow_infinity=False))
 def test_amounts_round_trip_exactly(amount: Decimal) -> None:
     assert parse_amount(format_amount(amount), "amount") == amount
     assert "E" not in format_amount(amount)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("1e30", "must be plain digits with an optional decimal point (no exponent)"),
+        ("1E3", "must be plain digits with an optional decimal point (no exponent)"),
+        ("1e-7", "must be plain digits with an optional decimal point (no exponent)"),
+        ("1_000", "must be plain digits with an optional decimal point (no exponent)"),
+        ("１２", "must be plain digits with an optional decimal point (no exponent)"),
+        ("NaN", "is not a finite number"),
+        ("sNaN", "is not a finite number"),
+        ("-Infinity", "is not a finite number"),
+        (Decimal("NaN"), "is not a finite number"),
+        ("1" * 39, "is too large: at most 12 digits before the decimal point"),
+        (Decimal("1E+30"), "is too large: at most 12 digits before the decimal point"),
+        (LARGEST + Decimal("0.000001"), "is too large: at most 12 digits before the decimal point"),
+        ("0.0000001", "has more than 6 decimal places"),
+        (Decimal("1E-999999"), "has more than 6 decimal places"),
+    ],
+)
+def test_amounts_past_the_documented_maximum_are_refused_with_a_field_error(value: Any, reason: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        OrderRequest(**{**BASE, "total_amount": value})
+    assert (error.value.field, error.value.reason) == ("total_amount", reason)
+
+
+def test_amounts_over_28_digits_are_never_rounded_before_they_are_sent() -> None:
+    # Decimal's context precision is 28 digits: normalize() and arithmetic would round these.
+    for digits in ("1234567890123456789012345678.9", "1" * 29, "1" * 39):
+        with pytest.raises(ValidationError, match="too large"):
+            parse_amount(digits, "total_amount")
+    assert format_amount(Decimal("1" * 39)) == "1" * 39, "the wire form itself never rounds either"
+    assert format_amount(Decimal("12.500000")) == "12.5" and format_amount(Decimal("1E+3")) == "1000"
+    assert OrderRequest(**{**BASE, "total_amount": str(LARGEST)}).to_payload("M1")["total_amount"] == str(LARGEST)
+
+
+@pytest.mark.parametrize("value", ["1e30", "1" * 13, "0.1" + "1" * 30, Decimal("1E+999999"), 10**20])
+def test_an_amount_the_gateway_sends_past_the_maximum_is_malformed(value: Any) -> None:
+    with pytest.raises(MalformedDataError) as error:
+        PaymentOrder.from_dict({"request_no": "R1", "pay_status": "COMPLETED", "total_amount": value})
+    assert error.value.field == "total_amount"
 
 
 def test_a_query_answer_is_read_for_both_editions() -> None:

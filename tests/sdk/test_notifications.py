@@ -96,6 +96,35 @@ def test_failures_are_clear_exceptions(
             open_notification(raw, merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 20_000,
+        b'{"head": ' + b'{"a":' * 20_000,
+        b'{"head": {"aes_key": "\xff\xfe"}}',
+        b'{"head": {"aes_key": 1e999999}, "body": 1e999999}',
+        b"[" + b"9" * 5000 + b"]",
+        b'{"head": {"aes_key": "x", "sign": "y"}, "body": "z',
+    ],
+    ids=["nested arrays", "nested objects", "invalid UTF-8", "huge numbers", "digits past the int limit", "truncated"],
+)
+def test_a_body_of_20000_nested_brackets_is_a_format_error(
+    merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey, raw: bytes
+) -> None:
+    with pytest.raises(NotificationFormatError):
+        open_notification(raw, merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
+
+
+def test_a_genuinely_sealed_payload_nested_too_deep_is_a_format_error(
+    merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey
+) -> None:
+    raw = seal_notification(
+        b"[" * 20_000, merchant_public_key=merchant_key.public_key(), platform_private_key=platform_key, app_id="A"
+    )
+    with pytest.raises(NotificationFormatError, match="not JSON"):
+        open_notification(raw, merchant_private_key=merchant_key, platform_public_key=platform_key.public_key())
+
+
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command line")
 def test_a_notification_sealed_with_openssl_opens_in_the_sdk(
     tmp_path: Path, merchant_key: RSAPrivateKey, platform_key: RSAPrivateKey

@@ -26,7 +26,7 @@ def staff_urls(shop: Shop) -> list[tuple[str, str]]:
     for rule in shop.app.url_map.iter_rules():
         if rule.endpoint in PUBLIC_ENDPOINTS or rule.endpoint.startswith(PUBLIC_BLUEPRINTS):
             continue
-        path = re.sub(r"<int:[^>]+>", "1", rule.rule)
+        path = re.sub(r"<int[:(][^>]+>", "1", rule.rule)
         path = re.sub(r"<[^>]+>", "SPSAMPLE", path)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             urls.append((method, path))
