@@ -51,6 +51,8 @@ NAMES = {
     "AES",
     "CA",
     "Unix",
+    "KiB",  # units, written alike in Chinese
+    "MiB",
     "URL",
     "http",
     "https",
