@@ -51,7 +51,8 @@ NAMES = {
     "AES",
     "CA",
     "Unix",
-    "KiB",  # units, written alike in Chinese
+    "KiB",  # units and algorithms, written alike in Chinese
+    "SHA",
     "MiB",
     "URL",
     "http",
