@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
+from gatewaykit.amounts import AmountRefused, amount_digits, plain_amount
+
 from . import readings
 from .errors import MalformedDataError, ValidationError
 
@@ -20,9 +22,6 @@ AMOUNT_DECIMAL_PLACES = 2
 #: What an amount read from the gateway may have at most in all (``Decimal``'s precision): more
 #: cannot be stored or shown exactly, so it is read as malformed.
 READ_AMOUNT_DIGITS = 28
-#: How staff write an amount: digits with an optional decimal point (no exponent, no separators,
-#: no digits of other scripts, which ``Decimal`` would all take).
-_PLAIN_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 #: An address's shape (§7.1 gives only the length): something, one @, a domain with a dot.
 EMAIL_FORMAT = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
@@ -55,49 +54,13 @@ REFUND_LENGTHS = {"merchantRefundNo": 50, "paymentNo": 50, "amount": 18, "descri
 QUERY_LENGTHS = {"merchantTradeNo": 50, "paymentNo": 32}
 
 
-def amount_digits(amount: Decimal) -> tuple[int, int]:
-    """(digits before the point, decimal places) of a finite amount, counted exactly (no context
-    rounding; trailing zeros after the point do not count): ``100.50`` -> (3, 1), ``1E+3`` -> (4, 0)."""
-    _, digits, exponent = amount.as_tuple()
-    if not isinstance(exponent, int):
-        raise ValueError(f"{amount} is not a finite amount")
-    significant = "".join(map(str, digits)).rstrip("0")
-    if not significant:
-        return 0, 0
-    exponent += len(digits) - len(significant)
-    return max(len(significant) + exponent, 0), max(-exponent, 0)
-
-
 def format_amount(value: Decimal | str, field_name: str = "amount") -> str:
     """``Decimal("100.5")`` -> ``"100.50"`` (§12); refuses floats, exponents, more than 2 decimals
     or 15 digits before the point, zero and less. Never rounds."""
-    if isinstance(value, (float, bool)):
-        raise ValidationError(field_name, "must be a decimal string, not a float")
-    if isinstance(value, Decimal):
-        amount = value
-    else:
-        text = str(value).strip()
-        if not text:
-            raise ValidationError(field_name, "is required")
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValidationError(field_name, "%(text)r is not a number", text=text[:40]) from None
-        if amount.is_finite() and not _PLAIN_AMOUNT.fullmatch(text):
-            raise ValidationError(field_name, "must be plain digits with an optional decimal point (no exponent)")
-    if not amount.is_finite():
-        raise ValidationError(field_name, "is not a finite number")
-    if amount <= 0:
-        raise ValidationError(field_name, "must be greater than zero")
-    integer_digits, places = amount_digits(amount)
-    if places > AMOUNT_DECIMAL_PLACES:
-        raise ValidationError(field_name, "has more than %(places)s decimal places", places=AMOUNT_DECIMAL_PLACES)
-    if integer_digits > AMOUNT_INTEGER_DIGITS:
-        raise ValidationError(
-            field_name,
-            "is too large: at most %(digits)s digits before the decimal point",
-            digits=AMOUNT_INTEGER_DIGITS,
-        )
+    try:
+        amount = plain_amount(value, integer_digits=AMOUNT_INTEGER_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
+    except AmountRefused as refused:
+        raise ValidationError(field_name, refused.reason, **refused.values) from None
     return format(amount.quantize(Decimal("0.01")), "f")  # exact: at most 17 digits
 
 

@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
+from gatewaykit.amounts import AmountRefused, amount_digits, plain_amount
+
 from . import networks, protocol
 from .errors import MalformedDataError, ValidationError
 
@@ -24,58 +26,16 @@ _CURRENCY_CODE = re.compile(r"^[A-Z0-9]{2,10}$")
 # --- money -------------------------------------------------------------------------------
 
 
-#: How an amount is written: digits with an optional decimal point (no exponent, no separators,
-#: no digits of other scripts, which ``Decimal`` would all take).
-_PLAIN_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-
-
-def amount_digits(amount: Decimal) -> tuple[int, int]:
-    """(digits before the point, decimal places) of a finite amount, counted exactly (no context
-    rounding; trailing zeros after the point do not count): ``12.50`` -> (2, 1), ``1E+3`` -> (4, 0)."""
-    _, digits, exponent = amount.as_tuple()
-    if not isinstance(exponent, int):
-        raise ValueError(f"{amount} is not a finite amount")
-    significant = "".join(map(str, digits)).rstrip("0")
-    if not significant:
-        return 0, 0
-    exponent += len(digits) - len(significant)
-    return max(len(significant) + exponent, 0), max(-exponent, 0)
-
-
 def parse_amount(value: Any, field_name: str) -> Decimal:
     """A positive amount with at most ``AMOUNT_INTEGER_DIGITS`` digits before the point and
     ``AMOUNT_DECIMAL_PLACES`` after it, as ``Decimal``, exactly as given; text must be plain
     digits (``1e3`` is refused, not read as 1000); floats are refused."""
-    if isinstance(value, (float, bool)):
-        raise ValidationError(field_name, "must be a decimal string, not a float")
-    if isinstance(value, Decimal):
-        amount = value
-    else:
-        text = str(value).strip() if value is not None else ""
-        if not text:
-            raise ValidationError(field_name, "is required")
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValidationError(field_name, "%(text)r is not a number", text=text[:40]) from None
-        if amount.is_finite() and not _PLAIN_AMOUNT.fullmatch(text):
-            raise ValidationError(field_name, "must be plain digits with an optional decimal point (no exponent)")
-    if not amount.is_finite():
-        raise ValidationError(field_name, "is not a finite number")
-    if amount <= 0:
-        raise ValidationError(field_name, "must be greater than zero")
-    integer_digits, places = amount_digits(amount)
-    if places > protocol.AMOUNT_DECIMAL_PLACES:
-        raise ValidationError(
-            field_name, "has more than %(places)s decimal places", places=protocol.AMOUNT_DECIMAL_PLACES
+    try:
+        return plain_amount(
+            value, integer_digits=protocol.AMOUNT_INTEGER_DIGITS, decimal_places=protocol.AMOUNT_DECIMAL_PLACES
         )
-    if integer_digits > protocol.AMOUNT_INTEGER_DIGITS:
-        raise ValidationError(
-            field_name,
-            "is too large: at most %(digits)s digits before the decimal point",
-            digits=protocol.AMOUNT_INTEGER_DIGITS,
-        )
-    return amount
+    except AmountRefused as refused:
+        raise ValidationError(field_name, refused.reason, **refused.values) from None
 
 
 def format_amount(amount: Decimal) -> str:

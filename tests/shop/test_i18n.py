@@ -35,7 +35,7 @@ CATALOGUE = ROOT / "shop" / "translations" / "zh_Hans" / "LC_MESSAGES"
 #: babel's reader of babel.cfg (babel carries no annotations): (method map, options map).
 read_mapping: Callable[[IO[str]], tuple[list[tuple[str, str]], dict[str, dict[str, str]]]] = parse_mapping_cfg
 #: The keywords of the README's extract command.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "note": None, "ValidationError": (2,)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "note": None, "ValidationError": (2,), "AmountRefused": None}
 
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 #: Words a Chinese page may show as they are: names, codes and units that are not translated.
