@@ -30,6 +30,7 @@ from shop.templating import money
 from tests.support import wait_for
 
 from .conftest import PASSWORD, Shop, csrf_token_in, deliver, sealed, statement, text_of
+from .test_examplepay import PAYER
 from .test_examplepay import create as create_examplepay
 from .test_examplepay import paid as paid_examplepay
 from .test_start import ROOT, free_port
@@ -109,20 +110,7 @@ def test_the_largest_amounts_are_taken_and_sent_exactly(shop: Shop, manager: req
 def test_examplepay_amounts_are_bounded_by_its_documented_15_digits(
     shop: Shop, manager: requests.Session, typed: str, reason: str
 ) -> None:
-    page = manager.get(f"{shop.url}/orders/new", params={"edition": "examplepay"}).text
-    response = manager.post(
-        f"{shop.url}/orders/new",
-        data={
-            "csrf_token": csrf_token_in(page),
-            "edition": "examplepay",
-            "description": "Chai",
-            "amount": typed,
-            "currency": "INR",
-            "payer_name": "Asha Rao",
-            "payer_email": "asha@example.com",
-            "payer_phone": "9000000000",
-        },
-    )
+    response = shop.post_order_form(manager, "examplepay", description="Chai", amount=typed, currency="INR", **PAYER)
     assert response.status_code == 422
     assert field_error(response.text, "amount") == reason
     assert shop.order_numbers() == []
