@@ -128,6 +128,12 @@ class GatewayUnreachable(Exception):
         self.reason = reason
 
 
+def unverified_answer(code: object, message: str) -> GatewayUnreachable:
+    """An error answer that carried no signature may be anyone's (a proxy's, or forged): its words
+    are kept as the reason staff read, and it changes nothing."""
+    return GatewayUnreachable(f"unverified answer (not signed): {code} {message}")
+
+
 class DeliveryRefused(Exception):
     """A webhook delivery that cannot be verified or read."""
 

@@ -51,6 +51,7 @@ from .base import (
     InvalidField,
     RefundStatement,
     Statement,
+    unverified_answer,
 )
 from .forms import CreationForm, SelectChoice
 
@@ -109,11 +110,6 @@ def _refused(error: ApiError) -> GatewayRefused:
     return GatewayRefused(error.code or "", error.meaning, error.message, hint=error.hint, verified=error.verified)
 
 
-def _unverified(error: ApiError) -> GatewayUnreachable:
-    """An unsigned refusal may be anyone's (a proxy's, or forged): its words are kept, it changes nothing."""
-    return GatewayUnreachable(f"unverified answer (not signed): {error.code} {error.message}")
-
-
 @contextmanager
 def _answered(*, unsigned_refusals: bool = False) -> Iterator[None]:
     """ExamplePay's errors as the shop's: a 5xx or no answer is unreachable, any other code a
@@ -125,7 +121,7 @@ def _answered(*, unsigned_refusals: bool = False) -> Iterator[None]:
         if error.http_status is not None and error.http_status >= 500:
             raise GatewayUnreachable(error.message) from None
         if not error.verified and not unsigned_refusals:
-            raise _unverified(error) from None
+            raise unverified_answer(error.code, error.message) from None
         raise _refused(error) from None
     except ExamplePayError as error:
         raise GatewayUnreachable(error.message) from None
@@ -247,7 +243,7 @@ class ExamplePayGateway:
             payment = _client().query_payment(merchant_trade_no=order.request_no)
         except PaymentNotFoundError as error:
             if not error.verified:  # "no such payment" may send the create again: only if signed
-                raise _unverified(error) from None
+                raise unverified_answer(error.code, error.message) from None
             return None
         except ExamplePayError as error:
             raise GatewayUnreachable(error.message) from None

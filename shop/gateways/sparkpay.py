@@ -72,6 +72,7 @@ from .base import (
     InvalidField,
     Refusal,
     Statement,
+    unverified_answer,
 )
 from .forms import CreationForm, SelectChoice
 
@@ -195,11 +196,6 @@ def _refused(error: ApiError, kind: Refusal | None = None) -> GatewayRefused:
         hint=error.hint,
         verified=error.verified,
     )
-
-
-def unverified(error: ApiError) -> str:
-    """An unsigned error answer, as a reason staff read (it is not trusted to change anything)."""
-    return f"unverified answer (not signed): {error.code} {error.message}"
 
 
 class SparkPayGateway:
@@ -411,7 +407,7 @@ class SparkPayGateway:
         except OrderNotFoundError as error:
             if error.verified:
                 return None
-            raise GatewayUnreachable(unverified(error)) from None
+            raise unverified_answer(error.code, error.message) from None
         except SparkPayError as error:
             raise GatewayUnreachable(error.message) from None
         return statement_of(info)
